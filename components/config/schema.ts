@@ -1,0 +1,461 @@
+/**
+ * The stack configuration schema (`observability:*` keys of `Pulumi.<stack>.yaml`).
+ *
+ * One schema for both roles; the cloud-specific parts (`cluster`, `network`) are chosen by
+ * `observability:cloud`. Every rule here is something a wrong value would otherwise break
+ * at `pulumi up` time, or worse, deploy quietly in the wrong place.
+ */
+import { isIP } from "node:net";
+import { z } from "zod";
+import { CLOUDS, type Cloud, isRegionOf, regionInZone, zonesOf } from "./regions";
+
+/** A Prometheus-style duration with a single unit (`48h`, `30d`, `2y`). */
+const DURATION = /^([1-9][0-9]*)(s|m|h|d|w|y)$/;
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+
+/** Seconds in a duration string accepted by the schema. */
+export function durationSeconds(d: string): number {
+  const m = DURATION.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  return Number(m[1]) * UNIT_SECONDS[m[2]];
+}
+
+/** Whole days in a duration, rounded up (object-store lifecycle rules count in days). */
+export function durationDays(d: string): number {
+  return Math.ceil(durationSeconds(d) / 86400);
+}
+
+const duration = z
+  .string()
+  .regex(DURATION, { error: "expected a duration with one unit, like 48h, 30d or 2y" });
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+    error: "expected a DNS label: lowercase letters, digits and '-', starting with a letter",
+  });
+
+const hostname = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
+    error: "expected a fully qualified DNS name the hub can resolve, like thanos.dev-01.obs.example.eu",
+  });
+
+/** Stack names: what `pulumi stack init` accepts, restricted to what we can put in names and labels. */
+export const STACK_NAME = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
+const stackName = z.string().regex(STACK_NAME, {
+  error: "expected a stack name of lowercase letters, digits and '-' (3-32 characters), like dev-01",
+});
+
+const semver = z.string().regex(/^[0-9]+\.[0-9]+\.[0-9]+$/, { error: "expected a chart version like 88.5.3" });
+
+const cidr = z.string().refine(
+  (v) => {
+    const [ip, prefix, ...rest] = v.split("/");
+    if (rest.length > 0 || prefix === undefined || !/^[0-9]{1,3}$/.test(prefix)) return false;
+    const family = isIP(ip);
+    const max = family === 4 ? 32 : family === 6 ? 128 : -1;
+    return max > 0 && Number(prefix) <= max;
+  },
+  { error: "expected a CIDR block like 10.20.0.0/16" },
+);
+
+const httpsUrl = z
+  .string()
+  .refine((v) => URL.canParse(v) && new URL(v).protocol === "https:", { error: "expected an https:// URL" });
+
+const webhook = z.strictObject({ url: httpsUrl });
+
+const egress = z
+  .strictObject({
+    mode: z.enum(["create", "existing"]).default("create"),
+    count: z.int().min(1).max(8).default(2),
+    addresses: z.array(z.string().min(1)).default([]),
+  })
+  .superRefine((e, ctx) => {
+    if (e.mode === "existing" && e.addresses.length !== e.count) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["addresses"],
+        message: `mode existing adopts exactly 'count' (${e.count}) addresses; ${e.addresses.length} given`,
+      });
+    }
+    if (e.mode === "create" && e.addresses.length > 0) {
+      ctx.addIssue({ code: "custom", path: ["addresses"], message: "addresses are only adopted with mode: existing" });
+    }
+  });
+
+const pki = z
+  .strictObject({
+    caValidityHours: z.int().min(24 * 365).default(87600),
+    caEarlyRenewalHours: z.int().min(0).default(8760),
+    leafValidityHours: z.int().min(24).max(24 * 398).default(2160),
+    leafEarlyRenewalHours: z.int().min(0).default(720),
+    /** Issue a next CA and trust both until the current one is retired. */
+    rotateCa: z.boolean().default(false),
+  })
+  .superRefine((p, ctx) => {
+    if (p.caEarlyRenewalHours >= p.caValidityHours)
+      ctx.addIssue({ code: "custom", path: ["caEarlyRenewalHours"], message: "must be below caValidityHours" });
+    if (p.leafEarlyRenewalHours >= p.leafValidityHours)
+      ctx.addIssue({ code: "custom", path: ["leafEarlyRenewalHours"], message: "must be below leafValidityHours" });
+  });
+
+const versions = z.strictObject({
+  thanos: z.string().regex(/^v[0-9]+\.[0-9]+\.[0-9]+$/, { error: "expected a Thanos image tag like v0.42.4" }).default("v0.42.4"),
+  kubePrometheusStack: semver.default("88.5.3"),
+  loki: semver.default("18.11.0"),
+  alloy: semver.default("1.11.1"),
+  grafana: semver.default("12.11.1"),
+});
+
+const retention = z
+  .strictObject({
+    /** Raw (full-resolution) blocks in the bucket. */
+    raw: duration.default("30d"),
+    /** 5m downsampled blocks. */
+    fiveMinutes: duration.default("180d"),
+    /** 1h downsampled blocks. */
+    oneHour: duration.default("2y"),
+    /** Log chunks. */
+    logs: duration.default("30d"),
+    /** Local TSDB window of each Prometheus replica (the sidecar uploads every 2h). */
+    local: duration.default("24h"),
+    /** How long overwritten or deleted object versions are kept. */
+    noncurrentVersions: duration.default("7d"),
+  })
+  .superRefine((r, ctx) => {
+    const s = (d: string): number => (DURATION.test(d) ? durationSeconds(d) : NaN);
+    // Thanos downsamples raw blocks older than 40h to 5m, and 5m blocks older than 10d to 1h.
+    if (s(r.raw) < 40 * 3600)
+      ctx.addIssue({ code: "custom", path: ["raw"], message: "must be at least 40h, or blocks are deleted before they are downsampled" });
+    if (s(r.fiveMinutes) < 10 * 86400)
+      ctx.addIssue({ code: "custom", path: ["fiveMinutes"], message: "must be at least 10d, or 5m blocks are deleted before they are downsampled" });
+    if (s(r.local) < 4 * 3600)
+      ctx.addIssue({ code: "custom", path: ["local"], message: "must be at least 4h: two 2h blocks must fit before upload" });
+    if (s(r.noncurrentVersions) < 2 * 86400)
+      ctx.addIssue({ code: "custom", path: ["noncurrentVersions"], message: "must be at least 2d, at least the compactor's delete delay" });
+  });
+
+const encryption = z
+  .strictObject({
+    /** `provider`: cloud-managed keys; `customer`: a customer-managed key (created here unless keyId adopts one). */
+    mode: z.enum(["provider", "customer"]).default("provider"),
+    keyId: z.string().min(1).optional(),
+  })
+  .superRefine((e, ctx) => {
+    if (e.mode === "provider" && e.keyId !== undefined)
+      ctx.addIssue({ code: "custom", path: ["keyId"], message: "keyId is only used with mode: customer" });
+  });
+
+const alertingSpoke = z.strictObject({
+  /** Receives the always-firing Watchdog; alerts when it stops. */
+  deadMansSwitch: webhook,
+  /** Default receiver of the spoke's own alerts. */
+  receiver: webhook,
+  /** Forward alerts to the hub Alertmanager over mTLS as well. */
+  forwardToHub: z.boolean().default(true),
+});
+
+const alertingHub = z.strictObject({
+  deadMansSwitch: webhook,
+  /** Routing per environment: `prod` spokes page, everything else goes to `nonProd`. */
+  receivers: z.strictObject({ prod: webhook, nonProd: webhook }),
+});
+
+// ---- per-cloud cluster and network ------------------------------------------------------
+
+const awsAccount = z.string().regex(/^[0-9]{12}$/, { error: "expected a 12-digit AWS account id" });
+const awsId = (prefix: string): z.ZodString =>
+  z.string().regex(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), { error: `expected an id like ${prefix}-0a1b2c3d4e5f60718` });
+
+const awsCluster = z
+  .strictObject({
+    name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, { error: "expected an EKS cluster name" }),
+    accountId: awsAccount,
+    /** How workloads get AWS credentials: EKS Pod Identity (preferred) or IRSA. */
+    identity: z.enum(["pod-identity", "irsa"]).default("pod-identity"),
+    /** The cluster's OIDC issuer; required for IRSA. */
+    oidcIssuerUrl: httpsUrl.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.identity === "irsa" && c.oidcIssuerUrl === undefined)
+      ctx.addIssue({ code: "custom", path: ["oidcIssuerUrl"], message: "required with identity: irsa (aws eks describe-cluster --query cluster.identity.oidc.issuer)" });
+  });
+
+const awsNetwork = z.strictObject({
+  vpcId: awsId("vpc"),
+  /** Public subnets that hold the NAT gateways (one per egress address). */
+  publicSubnetIds: z.array(awsId("subnet")).min(1),
+  /** Route tables of the cluster's private subnets; their default route goes to the NAT gateways. */
+  privateRouteTableIds: z.array(awsId("rtb")).min(1),
+  /** CIDR blocks of the cluster's nodes and pods. */
+  cidrs: z.array(cidr).min(1),
+  /** The S3 gateway endpoint writes must come through: created here, or adopted. */
+  s3Endpoint: z
+    .strictObject({ mode: z.enum(["create", "existing"]).default("create"), id: awsId("vpce").optional() })
+    .superRefine((e, ctx) => {
+      if (e.mode === "existing" && e.id === undefined)
+        ctx.addIssue({ code: "custom", path: ["id"], message: "required with mode: existing (the vpce- id of the S3 gateway endpoint)" });
+      if (e.mode === "create" && e.id !== undefined)
+        ctx.addIssue({ code: "custom", path: ["id"], message: "only used with mode: existing" });
+    })
+    .default({ mode: "create" }),
+});
+
+const gcpProject = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { error: "expected a GCP project id" });
+
+const gcpCluster = z.strictObject({
+  name: dnsLabel,
+  project: gcpProject,
+  /** Region or zone of the GKE cluster. */
+  location: z.string().min(1),
+});
+
+const gcpNetwork = z.strictObject({
+  /** Project of the (possibly shared) VPC; defaults to the cluster project. */
+  project: gcpProject.optional(),
+  network: dnsLabel,
+  subnetwork: dnsLabel,
+  cidrs: z.array(cidr).min(1),
+  /** Restrict bucket access to the spoke VPC and the hub's egress IPs with a bucket IP filter. */
+  bucketIpFilter: z.boolean().default(true),
+});
+
+const guid = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, { error: "expected a GUID" });
+const azureName = z.string().regex(/^[-\w._()]{1,90}$/, { error: "expected an Azure resource name" });
+
+const azureCluster = z.strictObject({
+  name: azureName,
+  subscriptionId: guid,
+  tenantId: guid,
+  resourceGroup: azureName,
+  /** The AKS OIDC issuer (az aks show --query oidcIssuerProfile.issuerUrl). */
+  oidcIssuerUrl: httpsUrl,
+});
+
+const azureNetwork = z.strictObject({
+  resourceGroup: azureName,
+  virtualNetwork: azureName,
+  /** The cluster's node subnet: NAT gateway and storage VNet rule attach to it. */
+  subnet: azureName,
+  cidrs: z.array(cidr).min(1),
+});
+
+const CLUSTER: Record<Cloud, z.ZodType> = { aws: awsCluster, gcp: gcpCluster, azure: azureCluster };
+const NETWORK: Record<Cloud, z.ZodType> = { aws: awsNetwork, gcp: gcpNetwork, azure: azureNetwork };
+
+// ---- roles --------------------------------------------------------------------------------
+
+const common = {
+  role: z.enum(["spoke", "hub"]),
+  cloud: z.enum(CLOUDS),
+  region: z.string(),
+  environment: z.enum(["dev", "test", "stag", "prod", "ops"]),
+  sovereigntyZone: z.string().regex(/^[a-z]{2}$/, { error: "expected a jurisdiction code like de or eu" }),
+  kubeconfig: z.string().min(1, { error: "expected the cluster's kubeconfig" }),
+  namespace: dnsLabel.default("observability"),
+  profile: z.enum(["small", "medium", "large"]).default("small"),
+  tags: z
+    .record(z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, { error: "tag keys must be lowercase (GCP label rules)" }),
+      z.string().regex(/^[a-z0-9_-]{0,63}$/, { error: "tag values must be lowercase letters, digits, '_' or '-' (GCP label rules)" }))
+    .default({}),
+  egress: egress.default({ mode: "create", count: 2, addresses: [] }),
+  pki: pki.default({ caValidityHours: 87600, caEarlyRenewalHours: 8760, leafValidityHours: 2160, leafEarlyRenewalHours: 720, rotateCa: false }),
+  versions: versions.default({ thanos: "v0.42.4", kubePrometheusStack: "88.5.3", loki: "18.11.0", alloy: "1.11.1", grafana: "12.11.1" }),
+  retention: retention.default({ raw: "30d", fiveMinutes: "180d", oneHour: "2y", logs: "30d", local: "24h", noncurrentVersions: "7d" }),
+  encryption: encryption.default({ mode: "provider" }),
+  cluster: z.unknown(),
+  network: z.unknown(),
+};
+
+const spokeSchema = z.strictObject({
+  ...common,
+  role: z.literal("spoke"),
+  hub: z.strictObject({ stack: stackName }),
+  /** `hub-store`: the hub reads this spoke's bucket; `spoke-query`: the hub dials this spoke's local query. */
+  queryPath: z.enum(["hub-store", "spoke-query"]).default("hub-store"),
+  endpoints: z.strictObject({ thanos: hostname, loki: hostname }),
+  loki: z.strictObject({ mode: z.enum(["single-binary", "simple-scalable"]).default("single-binary") }).default({ mode: "single-binary" }),
+  alerting: alertingSpoke,
+});
+
+const hubSchema = z.strictObject({
+  ...common,
+  role: z.literal("hub"),
+  /** Spoke stacks the hub reads, by stack name. Empty on the first (bootstrap) deployment. */
+  spokes: z.array(stackName).default([]),
+  endpoints: z.strictObject({ grafana: hostname, alertmanager: hostname }),
+  alerting: alertingHub,
+});
+
+export type AwsCluster = z.output<typeof awsCluster>;
+export type AwsNetwork = z.output<typeof awsNetwork>;
+export type GcpCluster = z.output<typeof gcpCluster>;
+export type GcpNetwork = z.output<typeof gcpNetwork>;
+export type AzureCluster = z.output<typeof azureCluster>;
+export type AzureNetwork = z.output<typeof azureNetwork>;
+
+/** Cluster and network references, discriminated by cloud. */
+export type CloudTarget =
+  | { cloud: "aws"; cluster: AwsCluster; network: AwsNetwork }
+  | { cloud: "gcp"; cluster: GcpCluster; network: GcpNetwork }
+  | { cloud: "azure"; cluster: AzureCluster; network: AzureNetwork };
+
+type Base<S extends z.ZodType> = Omit<z.output<S>, "cloud" | "cluster" | "network">;
+/** Validated configuration of a spoke stack. */
+export type SpokeConfig = Base<typeof spokeSchema> & CloudTarget & { stack: string };
+/** Validated configuration of the hub stack. */
+export type HubConfig = Base<typeof hubSchema> & CloudTarget & { stack: string };
+/** Validated configuration of any stack. */
+export type StackConfig = SpokeConfig | HubConfig;
+export type Retention = z.output<typeof retention>;
+export type PkiConfig = z.output<typeof pki>;
+export type Versions = z.output<typeof versions>;
+export type EgressConfig = z.output<typeof egress>;
+export type Profile = StackConfig["profile"];
+
+/** Top-level keys whose values must be Pulumi secrets. */
+export const SECRET_KEYS = ["kubeconfig", "alerting"] as const;
+
+/** Every top-level key the schema knows, per role. */
+export const KEYS = {
+  spoke: Object.keys(spokeSchema.shape),
+  hub: Object.keys(hubSchema.shape),
+} as const;
+
+/** One problem in a stack's configuration. */
+export interface ConfigIssue {
+  /** The key path as a user types it: `observability:retention.raw`. */
+  key: string;
+  message: string;
+}
+
+/** What the validator needs to know beyond the stack's own values. */
+export interface ValidationContext {
+  /** The stack being validated. */
+  stack: string;
+  /** Config keys (`observability:<key>`) that are secret in the stack file. */
+  secretKeys: ReadonlySet<string>;
+  /**
+   * Stacks known in the project directory and their roles, when the validator can see them
+   * (the hub's spoke list is checked against it); omitted, those checks are skipped.
+   */
+  knownStacks?: ReadonlyMap<string, string | undefined>;
+}
+
+export type ValidationResult = { ok: true; config: StackConfig } | { ok: false; issues: ConfigIssue[] };
+
+const NS = "observability";
+
+function keyPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return `${NS}:<root>`;
+  let out = `${NS}:${String(path[0])}`;
+  for (const p of path.slice(1)) out += typeof p === "number" ? `[${p}]` : `.${String(p)}`;
+  return out;
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") return `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+  if (issue.code === "invalid_type" && issue.input === undefined) return `required (expected ${issue.expected})`;
+  if (issue.code === "invalid_type") return `expected ${issue.expected}, got ${JSON.stringify(issue.input)}`;
+  return issue.message;
+}
+
+function collect(error: z.ZodError, prefix: readonly PropertyKey[] = []): ConfigIssue[] {
+  return error.issues.flatMap((i) => {
+    if (i.code === "unrecognized_keys") {
+      return i.keys.map((k) => ({ key: keyPath([...prefix, ...i.path, k]), message: "unknown key; check its spelling against the configuration reference in README.md" }));
+    }
+    return [{ key: keyPath([...prefix, ...i.path]), message: describe(i) }];
+  });
+}
+
+/**
+ * Validates the `observability:*` values of one stack (keys without the namespace,
+ * objects already parsed). Returns every problem at once.
+ */
+export function validateStackConfig(values: Record<string, unknown>, ctx: ValidationContext): ValidationResult {
+  const issues: ConfigIssue[] = [];
+  const role = values.role;
+  const cloudValue = values.cloud;
+  const schema = role === "hub" ? hubSchema : spokeSchema;
+  if (role !== "hub" && role !== "spoke") {
+    issues.push({ key: `${NS}:role`, message: `expected 'spoke' or 'hub' (got ${JSON.stringify(role)})` });
+  }
+  const parsed = schema.safeParse(role === "hub" || role === "spoke" ? values : { ...values, role: "spoke" });
+  if (!parsed.success) issues.push(...collect(parsed.error).filter((i) => i.key !== `${NS}:role`));
+
+  const cloud = CLOUDS.find((c) => c === cloudValue);
+  if (cloud === undefined) {
+    if (!issues.some((i) => i.key === `${NS}:cloud`))
+      issues.push({ key: `${NS}:cloud`, message: `expected one of ${CLOUDS.join(", ")} (got ${JSON.stringify(cloudValue)})` });
+  } else {
+    for (const [part, schemas] of [["cluster", CLUSTER], ["network", NETWORK]] as const) {
+      if (values[part] === undefined) {
+        issues.push({ key: `${NS}:${part}`, message: `required: the existing ${cloud} ${part} this stack deploys into` });
+        continue;
+      }
+      const r = schemas[cloud].safeParse(values[part]);
+      if (!r.success) issues.push(...collect(r.error, [part]));
+    }
+    const region = values.region;
+    if (typeof region === "string" && !isRegionOf(cloud, region)) {
+      issues.push({ key: `${NS}:region`, message: `'${region}' is not a ${cloud} region known to this project (see components/config/regions.ts)` });
+    } else if (typeof region === "string" && typeof values.sovereigntyZone === "string" && !regionInZone(cloud, region, values.sovereigntyZone)) {
+      issues.push({
+        key: `${NS}:sovereigntyZone`,
+        message: `${cloud} ${region} lies outside zone '${values.sovereigntyZone}' (it is in ${zonesOf(cloud, region).join(" / ")})`,
+      });
+    }
+  }
+
+  for (const key of SECRET_KEYS) {
+    if (values[key] !== undefined && !ctx.secretKeys.has(`${NS}:${key}`)) {
+      issues.push({ key: `${NS}:${key}`, message: `must be a secret: pulumi config set --secret ${NS}:${key} ... -s ${ctx.stack}` });
+    }
+  }
+
+  if (role === "hub" && Array.isArray(values.spokes)) {
+    const seen = new Set<string>();
+    values.spokes.forEach((s: unknown, i: number) => {
+      if (typeof s !== "string") return;
+      if (seen.has(s)) issues.push({ key: `${NS}:spokes[${i}]`, message: `spoke '${s}' is listed twice` });
+      seen.add(s);
+      if (s === ctx.stack) issues.push({ key: `${NS}:spokes[${i}]`, message: "a hub cannot list itself as a spoke" });
+      else if (ctx.knownStacks !== undefined) {
+        if (!ctx.knownStacks.has(s)) issues.push({ key: `${NS}:spokes[${i}]`, message: `no stack '${s}' in this project (Pulumi.${s}.yaml not found)` });
+        else if (ctx.knownStacks.get(s) !== "spoke") issues.push({ key: `${NS}:spokes[${i}]`, message: `stack '${s}' is not a spoke (its observability:role is ${JSON.stringify(ctx.knownStacks.get(s))})` });
+      }
+    });
+  }
+  if (role === "spoke" && values.hub !== null && typeof values.hub === "object" && ctx.knownStacks !== undefined) {
+    const hub = (values.hub as { stack?: unknown }).stack;
+    if (typeof hub === "string" && ctx.knownStacks.has(hub) && ctx.knownStacks.get(hub) !== "hub")
+      issues.push({ key: `${NS}:hub.stack`, message: `stack '${hub}' is not a hub` });
+  }
+
+  if (issues.length > 0 || !parsed.success || cloud === undefined) {
+    return { ok: false, issues: dedupe(issues) };
+  }
+  const config = {
+    ...parsed.data,
+    cloud,
+    cluster: CLUSTER[cloud].parse(values.cluster),
+    network: NETWORK[cloud].parse(values.network),
+    stack: ctx.stack,
+  } as StackConfig;
+  return { ok: true, config };
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.key}\u0000${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

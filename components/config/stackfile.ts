@@ -1,0 +1,98 @@
+/**
+ * Reading `Pulumi.<stack>.yaml` files directly, without the Pulumi CLI: the fleet CLI,
+ * the offline engine and the hub's spoke-list check all need to know what a stack file says.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+
+/** The `observability:*` part of a stack file. */
+export interface StackFile {
+  stack: string;
+  path: string;
+  /** Values by key without the namespace; secure leaves replaced by `secretPlaceholder`. */
+  values: Record<string, unknown>;
+  /** Full keys (`observability:kubeconfig`) whose value is, or contains, a secure leaf. */
+  secretKeys: Set<string>;
+  /** The whole `config:` map as written (other namespaces included). */
+  raw: Record<string, unknown>;
+}
+
+/** A secure leaf in a stack file: `{ secure: "v1:..." }`. */
+export function isSecureLeaf(v: unknown): v is { secure: string } {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { secure?: unknown }).secure === "string";
+}
+
+/**
+ * The stand-in for a secret that cannot be decrypted without the stack's secrets provider.
+ * Keys ending in `url` get a URL so that shape checks still run offline.
+ */
+export function secretPlaceholder(stack: string, keyPath: string): string {
+  const last = keyPath.split(/[.:[\]]/).filter(Boolean).pop() ?? "";
+  return /url$/i.test(last)
+    ? `https://offline.invalid/${stack}/${keyPath.replace(/[^A-Za-z0-9.-]/g, "-")}`
+    : `offline-secret:${stack}:${keyPath}`;
+}
+
+function replaceSecure(stack: string, path: string, v: unknown, found: { secure: boolean }): unknown {
+  if (isSecureLeaf(v)) {
+    found.secure = true;
+    return secretPlaceholder(stack, path);
+  }
+  if (Array.isArray(v)) return v.map((x, i) => replaceSecure(stack, `${path}[${i}]`, x, found));
+  if (v !== null && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, replaceSecure(stack, `${path}.${k}`, x, found)]));
+  }
+  return v;
+}
+
+/** Path of a stack's file in a project directory. */
+export function stackFilePath(projectDir: string, stack: string): string {
+  return join(projectDir, `Pulumi.${stack}.yaml`);
+}
+
+/** Reads one stack file; throws with the file name when it is not valid YAML. */
+export function readStackFile(projectDir: string, stack: string, namespace = "observability"): StackFile {
+  const path = stackFilePath(projectDir, stack);
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`Pulumi.${stack}.yaml: not readable YAML: ${(e as Error).message}`);
+  }
+  const raw = doc !== null && typeof doc === "object" && "config" in doc ? (doc as { config: unknown }).config : {};
+  const config = raw !== null && typeof raw === "object" ? (raw as Record<string, unknown>) : {};
+  const values: Record<string, unknown> = {};
+  const secretKeys = new Set<string>();
+  for (const [full, v] of Object.entries(config)) {
+    if (!full.startsWith(`${namespace}:`)) continue;
+    const key = full.slice(namespace.length + 1);
+    const found = { secure: false };
+    values[key] = replaceSecure(stack, full, v, found);
+    if (found.secure) secretKeys.add(full);
+  }
+  return { stack, path, values, secretKeys, raw: config };
+}
+
+/** Stack names that have a `Pulumi.<stack>.yaml` in the project directory. */
+export function listStacks(projectDir: string): string[] {
+  if (!existsSync(projectDir)) return [];
+  return readdirSync(projectDir)
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+/** Every stack of the project with its declared `observability:role`. */
+export function knownStacks(projectDir: string): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>();
+  for (const s of listStacks(projectDir)) {
+    try {
+      const role = readStackFile(projectDir, s).values.role;
+      out.set(s, typeof role === "string" ? role : undefined);
+    } catch {
+      out.set(s, undefined);
+    }
+  }
+  return out;
+}
