@@ -1,0 +1,88 @@
+/**
+ * The cloud seam. Everything provider-specific lives under `components/clouds/<cloud>/`
+ * and is reached only through {@link CloudModule}; stacks and other components compose
+ * these results without knowing which cloud they run on.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { CloudTarget, EgressConfig, Retention, StackConfig } from "../config";
+
+/** The writing components of a spoke, each with its own identity. */
+export type Writer = "sidecar" | "compactor" | "loki";
+/** Every workload that touches a bucket: the writers plus the read-only store gateway. */
+export type BucketUser = Writer | "store";
+
+/** Kubernetes identity of one workload: where its ServiceAccount lives. */
+export interface WorkloadRef {
+  namespace: string;
+  serviceAccount: string;
+}
+
+/** Settings of the stack that every cloud module needs. */
+export interface CloudContext {
+  /** The stack name (`dev-01`). */
+  stack: string;
+  config: StackConfig & CloudTarget;
+  /** Labels/tags for every taggable resource: cluster, environment, region, cloud, sovereignty-zone and config tags. */
+  labels: Record<string, string>;
+  /** Explicit provider pinned to the stack's region and account/project/subscription. */
+  provider: pulumi.ProviderResource;
+}
+
+/** Arguments of a stack's sovereign storage. */
+export interface StorageArgs {
+  retention: Retention;
+  /** Which buckets this stack owns: a spoke has both, the hub only a metrics bucket (ruler output). */
+  buckets: readonly ("metrics" | "logs")[];
+  /** One writer identity per writing component; only those listed get one. */
+  writers: Partial<Record<Writer, WorkloadRef>>;
+  /** The read-only store gateway of this stack, when it runs one (`spoke-query`). */
+  store?: WorkloadRef;
+  /**
+   * The hub's egress addresses. When given, a read-only credential for the metrics bucket is
+   * created, usable only from these addresses; when undefined (hub unreadable, or the hub's
+   * own bucket), no external reader exists.
+   */
+  hubEgressIps?: pulumi.Input<string[]>;
+  /** This stack's own egress addresses (some clouds must allow them for in-cluster writes). */
+  ownEgressIps: pulumi.Input<string[]>;
+  /** Credential rotation period in days (the reader key is replaced on this schedule). */
+  readerRotationDays: number;
+}
+
+/** What a stack's storage gives the workloads. */
+export interface StorageOutputs {
+  /** Bucket (or container) names. */
+  metricsBucket: pulumi.Output<string>;
+  logsBucket?: pulumi.Output<string>;
+  /** Thanos objstore YAML for this stack's own components: workload identity, no static keys. */
+  writerObjstore: pulumi.Output<string>;
+  /** Thanos objstore YAML with the hub's read-only credential (a secret); set when hubEgressIps was. */
+  readonlyObjstore?: pulumi.Output<string>;
+  /** Loki `storage` / `storage_config` values for the logs bucket (writer identity). */
+  lokiStorage?: pulumi.Output<Record<string, unknown>>;
+  /** Per workload: ServiceAccount annotations and pod labels that bind it to its cloud identity. */
+  workloadIdentity: Partial<Record<BucketUser, { annotations: Record<string, string>; podLabels: Record<string, string> }>>;
+}
+
+/** Arguments of a stack's static egress. */
+export interface EgressArgs {
+  egress: EgressConfig;
+}
+
+/** The static egress addresses of a stack. */
+export interface EgressOutputs {
+  /** Public IPv4 addresses all traffic from the cluster leaves through. */
+  egressIps: pulumi.Output<string[]>;
+}
+
+/** One cloud's implementation of the seam. */
+export interface CloudModule {
+  /** The provider pinned to the stack's region (and account/project/subscription). */
+  createProvider(name: string, config: StackConfig & CloudTarget): pulumi.ProviderResource;
+  /** Sovereign buckets, writer identities and the hub's read-only credential. */
+  createStorage(name: string, ctx: CloudContext, args: StorageArgs, opts?: pulumi.ComponentResourceOptions): pulumi.ComponentResource & StorageOutputs;
+  /** Static egress addresses (created or adopted). */
+  createEgress(name: string, ctx: CloudContext, args: EgressArgs, opts?: pulumi.ComponentResourceOptions): pulumi.ComponentResource & EgressOutputs;
+  /** Annotations of a public LoadBalancer Service on this cloud (source ranges are set on the Service spec). */
+  loadBalancerAnnotations(): Record<string, string>;
+}
