@@ -106,6 +106,9 @@ function check<T>(schema: z.ZodType<T>, stack: string, values: Record<string, un
 
 /** Validates a spoke's outputs (secrets already revealed); throws {@link ContractError}. */
 export function parseSpokeExports(stack: string, values: Record<string, unknown>): SpokeExports {
+  if (values.exposed === false && values.contractVersion === CONTRACT_VERSION) {
+    throw new ContractError(stack, ["output 'exposed' is false: the spoke could not read its hub when it was last deployed, so it exposes nothing"], `Fix: run 'pulumi up -s ${stack}' now that the hub is deployed.`);
+  }
   return check(spokeExportsSchema, stack, values, `Fix: run 'pulumi up -s ${stack}' with this version of the project, or remove '${stack}' from observability:spokes of the hub.`);
 }
 
@@ -169,4 +172,22 @@ export async function readHub(stack: string, opts?: pulumi.CustomResourceOptions
     if (e instanceof ContractError) return { ok: false, error: e };
     return { ok: false, error: new Error(`cannot read hub stack '${stack}' (${qualifiedStack(stack)}): ${(e as Error).message}\nFix: deploy the hub first (pulumi up -s ${stack}).`) };
   }
+}
+
+/** The env var through which the fleet CLI tells the hub which spokes to wire this run. */
+export const SPOKES_ENV = "SOVEREIGN_SPOKES";
+
+/**
+ * The spokes the hub wires in this run: all of `observability:spokes`, or the subset named
+ * by `SOVEREIGN_SPOKES` (empty: none, the bootstrap pass). Naming a spoke the hub does not
+ * list is refused, so a pipeline cannot wire a stack the hub's config never approved.
+ */
+export function selectSpokes(stack: string, configured: readonly string[], env: string | undefined): string[] {
+  if (env === undefined) return [...configured];
+  const wanted = env.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  const unknown = wanted.filter((s) => !configured.includes(s));
+  if (unknown.length > 0) {
+    throw new Error(`${SPOKES_ENV} names ${unknown.map((s) => `'${s}'`).join(", ")}, not listed in observability:spokes of Pulumi.${stack}.yaml. Fix: add them there (fleet onboard) or unset ${SPOKES_ENV}.`);
+  }
+  return configured.filter((s) => wanted.includes(s));
 }

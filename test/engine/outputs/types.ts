@@ -48,3 +48,16 @@ export function ipOf(ctx: MockContext, reg: Pick<MockRegistration, "type" | "nam
 export function str(v: unknown, fallback: string): string {
   return typeof v === "string" && v.length > 0 ? v : fallback;
 }
+
+/** An invoke (data source) as the mock sees it. */
+export interface MockInvoke {
+  token: string;
+  inputs: Record<string, unknown>;
+  /** Inputs of the provider instance the invoke uses, when explicit. */
+  providerInputs: Record<string, unknown>;
+}
+
+export type InvokeFn = (call: MockInvoke, ctx: MockContext) => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+/** Invoke token (`gcp:storage/getProjectServiceAccount:getProjectServiceAccount`) to its result. */
+export type InvokeTable = Readonly<Record<string, InvokeFn>>;

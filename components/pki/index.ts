@@ -1,0 +1,175 @@
+/**
+ * mTLS PKI with @pulumi/tls: one CA per stack, leaf certificates for exactly the names a
+ * peer dials, and Kubernetes TLS secrets. ECDSA P-256 everywhere (SECURITY-CHECKLIST mTLS).
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+
+/** Key usages of a CA certificate (snake_case as the tls provider spells them). */
+export const CA_USES = ["cert_signing", "crl_signing", "digital_signature"] as const;
+/** Key usages of a leaf, per role. ECDSA keys sign; they never encipher keys. */
+export const LEAF_USES = {
+  server: ["digital_signature", "server_auth"],
+  client: ["digital_signature", "client_auth"],
+} as const;
+
+export type LeafUsage = keyof typeof LEAF_USES;
+
+export interface CertificateAuthorityArgs {
+  /** Subject common name, e.g. `dev-01 observability CA`. */
+  commonName: pulumi.Input<string>;
+  organization?: pulumi.Input<string>;
+  validityHours: pulumi.Input<number>;
+  earlyRenewalHours: pulumi.Input<number>;
+}
+
+/** A self-signed ECDSA P-256 CA. Its key is a secret and never leaves the stack's state. */
+export class CertificateAuthority extends pulumi.ComponentResource {
+  /** The CA certificate (PEM). */
+  public readonly certPem: pulumi.Output<string>;
+  /** The CA private key (PEM, secret). */
+  public readonly privateKeyPem: pulumi.Output<string>;
+
+  constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("sovereign:pki:CertificateAuthority", name, {}, opts);
+    const key = new tls.PrivateKey(`${name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+    const cert = new tls.SelfSignedCert(
+      `${name}-cert`,
+      {
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: args.commonName, organization: args.organization ?? "sovereign-observability" },
+        isCaCertificate: true,
+        validityPeriodHours: args.validityHours,
+        earlyRenewalHours: args.earlyRenewalHours,
+        allowedUses: [...CA_USES],
+        setSubjectKeyId: true,
+      },
+      { parent: this },
+    );
+    this.certPem = cert.certPem;
+    this.privateKeyPem = pulumi.secret(key.privateKeyPem);
+    this.registerOutputs({ certPem: this.certPem });
+  }
+}
+
+export interface CertificateArgs {
+  ca: CertificateAuthority;
+  commonName: pulumi.Input<string>;
+  /** DNS SANs: exactly the names peers dial (Go ignores the CN). */
+  dnsNames?: pulumi.Input<pulumi.Input<string>[]>;
+  ipAddresses?: pulumi.Input<pulumi.Input<string>[]>;
+  usage: LeafUsage;
+  validityHours: pulumi.Input<number>;
+  earlyRenewalHours: pulumi.Input<number>;
+}
+
+/** A leaf certificate signed by a stack CA, renewed early by the provider. */
+export class Certificate extends pulumi.ComponentResource {
+  public readonly certPem: pulumi.Output<string>;
+  /** The leaf's private key (PEM, secret). */
+  public readonly privateKeyPem: pulumi.Output<string>;
+  /** The issuing CA (PEM). */
+  public readonly caPem: pulumi.Output<string>;
+
+  constructor(name: string, args: CertificateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("sovereign:pki:Certificate", name, {}, opts);
+    const key = new tls.PrivateKey(`${name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+    const csr = new tls.CertRequest(
+      `${name}-csr`,
+      {
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: args.commonName, organization: "sovereign-observability" },
+        dnsNames: args.dnsNames,
+        ipAddresses: args.ipAddresses,
+      },
+      { parent: this },
+    );
+    const cert = new tls.LocallySignedCert(
+      `${name}-cert`,
+      {
+        certRequestPem: csr.certRequestPem,
+        caPrivateKeyPem: args.ca.privateKeyPem,
+        caCertPem: args.ca.certPem,
+        validityPeriodHours: args.validityHours,
+        earlyRenewalHours: args.earlyRenewalHours,
+        allowedUses: [...LEAF_USES[args.usage]],
+      },
+      { parent: this },
+    );
+    this.certPem = cert.certPem;
+    this.privateKeyPem = pulumi.secret(key.privateKeyPem);
+    this.caPem = args.ca.certPem;
+    this.registerOutputs({ certPem: this.certPem });
+  }
+}
+
+/** A PEM bundle of CA certificates, in a stable order, without duplicates. */
+export function caBundle(pems: readonly string[]): string {
+  const blocks = pems.flatMap((p) => p.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []);
+  return `${[...new Set(blocks)].join("\n")}\n`;
+}
+
+/** Data of a `kubernetes.io/tls` secret with the trust bundle its peer is verified against. */
+export function tlsSecretData(p: { certPem: string; keyPem: string; trustedCaPem: string }): Record<string, string> {
+  return { "tls.crt": p.certPem, "tls.key": p.keyPem, "ca.crt": p.trustedCaPem };
+}
+
+export interface StackPkiArgs {
+  stack: string;
+  caValidityHours: number;
+  caEarlyRenewalHours: number;
+  /** Issue a next CA: trust bundles hold both until the current one is retired. */
+  rotateCa: boolean;
+}
+
+/**
+ * The CA of a stack, with an optional next CA during rotation. Leaves are issued by the
+ * current CA; `trustBundle` is what peers of this stack must trust.
+ */
+export class StackPki extends pulumi.ComponentResource {
+  public readonly ca: CertificateAuthority;
+  public readonly nextCa?: CertificateAuthority;
+  /** Current CA, plus the next one during a rotation. */
+  public readonly trustBundle: pulumi.Output<string>;
+
+  constructor(name: string, args: StackPkiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("sovereign:pki:StackPki", name, {}, opts);
+    const caArgs = { validityHours: args.caValidityHours, earlyRenewalHours: args.caEarlyRenewalHours };
+    this.ca = new CertificateAuthority(`${name}-ca`, { ...caArgs, commonName: `${args.stack} observability CA` }, { parent: this });
+    if (args.rotateCa) {
+      this.nextCa = new CertificateAuthority(`${name}-ca-next`, { ...caArgs, commonName: `${args.stack} observability CA (next)` }, { parent: this });
+    }
+    const pems = [this.ca.certPem, ...(this.nextCa ? [this.nextCa.certPem] : [])];
+    this.trustBundle = pulumi.all(pems).apply(caBundle);
+    this.registerOutputs({ trustBundle: this.trustBundle });
+  }
+
+  /** A leaf certificate issued by this stack's current CA. */
+  issue(name: string, args: Omit<CertificateArgs, "ca">): Certificate {
+    return new Certificate(name, { ...args, ca: this.ca }, { parent: this });
+  }
+}
+
+export interface TlsSecretArgs {
+  namespace: pulumi.Input<string>;
+  certificate: Certificate;
+  /** CA bundle the workload verifies its peers against (`ca.crt`). */
+  trustedCaPem: pulumi.Input<string>;
+  labels?: Record<string, string>;
+}
+
+/** A `kubernetes.io/tls` secret holding a leaf, its key and the peer trust bundle. */
+export function tlsSecret(name: string, args: TlsSecretArgs, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
+  return new k8s.core.v1.Secret(
+    name,
+    {
+      metadata: { name, namespace: args.namespace, labels: args.labels },
+      type: "kubernetes.io/tls",
+      stringData: pulumi
+        .all([args.certificate.certPem, args.certificate.privateKeyPem, args.trustedCaPem])
+        .apply(([certPem, keyPem, trustedCaPem]) => tlsSecretData({ certPem, keyPem, trustedCaPem })),
+    },
+    opts,
+  );
+}

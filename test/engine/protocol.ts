@@ -1,0 +1,34 @@
+/** What the engine hands a stack process and what it gets back. */
+import type { RecordedResource } from "./monitor";
+
+/** Outputs of another stack, as a StackReference sees them. */
+export interface StackReferenceData {
+  outputs: Record<string, unknown>;
+  secretOutputNames: string[];
+}
+
+export interface ChildJob {
+  /** Directory with the stack files; the program runs with it as working directory. */
+  projectDir: string;
+  /** The program's entry point (index.ts of this repository). */
+  programPath: string;
+  project: string;
+  organization: string;
+  stack: string;
+  /** Full config keys (`observability:cloud`) to values; structured values as objects. */
+  config: Record<string, unknown>;
+  secretKeys: string[];
+  /** Other stacks' outputs by stack name. */
+  references: Record<string, StackReferenceData>;
+  /** Environment for the program (null unsets). */
+  env: Record<string, string | null>;
+  resultPath: string;
+}
+
+export interface ChildResult {
+  stack: string;
+  resources: RecordedResource[];
+  /** Stack outputs in wire form (secrets marked). */
+  outputs: Record<string, unknown>;
+  error?: { name: string; message: string };
+}

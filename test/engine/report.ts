@@ -1,0 +1,141 @@
+/**
+ * What `npm run plan` writes: one JSON document per stack and `fleet.md`, the fleet at a
+ * glance. Pure functions of the offline runs.
+ */
+import { X509Certificate } from "node:crypto";
+import type { StackRun } from "./index";
+import { display, reveal } from "./values";
+
+/** The plan document of one stack. */
+export interface StackPlanDocument {
+  stack: string;
+  project: string;
+  role: string | undefined;
+  config: Record<string, unknown>;
+  resources: {
+    urn: string;
+    type: string;
+    name: string;
+    parent: string | null;
+    provider: string | null;
+    options: { protect: boolean; retainOnDelete: boolean; dependsOn: string[] };
+    inputs: unknown;
+  }[];
+  outputs: unknown;
+  error?: string;
+}
+
+/** Renders one run as its plan document; secrets show as `"[secret]"` unless `showSecrets`. */
+export function planDocument(run: StackRun, project: string, showSecrets: boolean): StackPlanDocument {
+  const config: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(run.config)) {
+    config[`observability:${k}`] = run.secretKeys.includes(`observability:${k}`) && !showSecrets ? "[secret]" : v;
+  }
+  return {
+    stack: run.stack,
+    project,
+    role: run.role,
+    config,
+    resources: run.resources.map((r) => ({
+      urn: r.urn,
+      type: r.type,
+      name: r.name,
+      parent: r.parent ?? null,
+      provider: r.provider ?? null,
+      options: r.options,
+      inputs: display(r.inputs, showSecrets),
+    })),
+    outputs: display(run.outputs, showSecrets),
+    ...(run.error !== undefined ? { error: run.error.message } : {}),
+  };
+}
+
+function tree(run: StackRun): string[] {
+  const children = new Map<string, StackRun["resources"]>();
+  for (const r of run.resources) {
+    const p = r.parent ?? "";
+    children.set(p, [...(children.get(p) ?? []), r]);
+  }
+  const known = new Set(run.resources.map((r) => r.urn));
+  const lines: string[] = [];
+  const walk = (parent: string, depth: number): void => {
+    for (const r of children.get(parent) ?? []) {
+      const flags = [r.options.protect ? "protect" : "", r.options.retainOnDelete ? "retainOnDelete" : ""].filter(Boolean).join(", ");
+      lines.push(`${"  ".repeat(depth)}- \`${r.type}\` ${r.name}${flags ? ` (${flags})` : ""}`);
+      walk(r.urn, depth + 1);
+    }
+  };
+  walk("", 0);
+  // Resources whose parent is not a registered resource (the stack root) start their own trees.
+  for (const [p] of children) if (p !== "" && !known.has(p)) walk(p, 0);
+  return lines;
+}
+
+function counts(run: StackRun): string[] {
+  const byType = new Map<string, number>();
+  for (const r of run.resources) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
+  return [...byType.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([t, n]) => `| \`${t}\` | ${n} |`);
+}
+
+function caSubject(pem: unknown): string {
+  if (typeof pem !== "string") return "-";
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks
+    .map((b) => {
+      try {
+        const c = new X509Certificate(b);
+        return `${c.subject.replace(/\n/g, ", ")} (sha256 ${c.fingerprint256.slice(0, 11)})`;
+      } catch {
+        return "unparseable";
+      }
+    })
+    .join(" + ") || "-";
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+
+/** `fleet.md`: per stack a resource tree with counts, the wiring table and a Mermaid diagram. */
+export function fleetMarkdown(runs: readonly StackRun[], extraSections: readonly string[] = []): string {
+  const out: string[] = ["# Fleet plan", "", "Generated offline by `npm run plan` from the `Pulumi.<stack>.yaml` files; no credentials were used.", ""];
+  const spokes = runs.filter((r) => r.role === "spoke");
+  const hubs = runs.filter((r) => r.role === "hub");
+
+  out.push("## Wiring", "", "| spoke | cloud | region | zone | buckets | egress IPs | Thanos endpoint | Loki endpoint | exposed to (hub egress) | trusts client CA | read path |", "|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const s of spokes) {
+    const o = obj(reveal(s.outputs));
+    const hub = hubs[0] !== undefined ? obj(reveal(hubs[0].outputs)) : {};
+    const buckets = obj(o.buckets);
+    out.push(
+      `| ${s.stack} | ${String(o.cloud ?? "-")} | ${String(o.region ?? "-")} | ${String(o.sovereigntyZone ?? "-")} | ${[buckets.metrics, buckets.logs].filter(Boolean).join(", ") || "-"} | ${list(o.egressIps).join(", ") || "-"} | ${String(obj(o.thanos).endpoint ?? "-")} | ${String(obj(o.loki).url ?? "-")} | ${o.exposed === true ? list(hub.egressIps).map((ip) => `${ip}/32`).join(", ") || "-" : "nothing (hub unreadable)"} | ${o.exposed === true ? caSubject(hub.clientCaPem) : "-"} | ${String(o.queryPath ?? "-")} |`,
+    );
+  }
+  for (const h of hubs) {
+    const o = obj(reveal(h.outputs));
+    out.push("", `Hub **${h.stack}** (${String(o.cloud ?? "-")} ${String(o.region ?? "-")}): egress ${list(o.egressIps).join(", ") || "-"}; wires ${list(o.spokes).join(", ") || "no spokes"}; trusts spoke CAs: ${spokes.map((s) => `${s.stack}: ${caSubject(obj(obj(reveal(s.outputs)).thanos).caPem)}`).join("; ") || "-"}.`);
+  }
+
+  out.push("", "## Diagram", "", "```mermaid", "flowchart LR");
+  for (const h of hubs) out.push(`  ${h.stack.replace(/-/g, "_")}["hub ${h.stack}"]`);
+  for (const s of spokes) {
+    const o = obj(reveal(s.outputs));
+    const id = s.stack.replace(/-/g, "_");
+    out.push(`  subgraph ${id}_zone["${String(o.cloud ?? "?")} ${String(o.region ?? "?")} (zone ${String(o.sovereigntyZone ?? "?")})"]`, `    ${id}["spoke ${s.stack}"]`, `    ${id}_bucket[("buckets")]`, `    ${id} -->|writes| ${id}_bucket`, "  end");
+    for (const h of hubs) {
+      const path = o.queryPath === "spoke-query" ? "mTLS gRPC to local query" : "read-only bucket + mTLS sidecars";
+      out.push(`  ${h.stack.replace(/-/g, "_")} -.->|${path}| ${o.queryPath === "spoke-query" ? id : `${id}_bucket`}`);
+    }
+  }
+  out.push("```", "");
+
+  for (const section of extraSections) out.push(section, "");
+
+  out.push("## Stacks", "");
+  for (const r of runs) {
+    out.push(`### ${r.stack} (${r.role ?? "?"}) — ${r.resources.length} resources`, "");
+    if (r.error !== undefined) out.push("**Error:**", "", "```", r.error.message, "```", "");
+    out.push("| type | count |", "|---|---|", ...counts(r), "", "<details><summary>resource tree</summary>", "", ...tree(r), "", "</details>", "");
+  }
+  return `${out.join("\n")}\n`;
+}
