@@ -361,6 +361,7 @@ function describe(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") return `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
   if (issue.code === "invalid_type" && issue.input === undefined) return `required (expected ${issue.expected})`;
   if (issue.code === "invalid_type") return `expected ${issue.expected}, got ${JSON.stringify(issue.input)}`;
+  if (issue.code === "invalid_value") return `expected one of ${issue.values.map(String).join(", ")} (got ${JSON.stringify(issue.input)})`;
   return issue.message;
 }
 

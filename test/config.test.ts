@@ -1,0 +1,96 @@
+/**
+ * Stack configuration: the example fleet validates, and each kind of bad input is refused
+ * with a message naming the stack file and the key path, before any resource exists.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { formatIssues, knownStacks, listStacks, readStackFile, validateStackConfig, type ConfigIssue } from "../components/config";
+import { REPO_DIR, runStack } from "./engine";
+
+function validate(stack: string, mutate: (v: Record<string, unknown>, secret: Set<string>) => void = () => undefined): ConfigIssue[] {
+  const f = readStackFile(REPO_DIR, stack);
+  const values = structuredClone(f.values);
+  const secretKeys = new Set(f.secretKeys);
+  mutate(values, secretKeys);
+  const r = validateStackConfig(values, { stack, secretKeys, knownStacks: knownStacks(REPO_DIR) });
+  return r.ok ? [] : r.issues;
+}
+
+type Mutation = (v: Record<string, unknown>, secret: Set<string>) => void;
+const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown>;
+
+/** Broken configurations, the stack they break, the key path and a fragment of the message. */
+const CORPUS: { name: string; stack: string; mutate: Mutation; key: string; message: RegExp }[] = [
+  { name: "wrong role", stack: "dev-01", mutate: (v) => { v.role = "satellite"; }, key: "observability:role", message: /expected 'spoke' or 'hub'/ },
+  { name: "unknown cloud", stack: "dev-01", mutate: (v) => { v.cloud = "ibm"; }, key: "observability:cloud", message: /aws, gcp, azure/ },
+  { name: "region not of that cloud", stack: "prod-01", mutate: (v) => { v.region = "eu-central-1"; }, key: "observability:region", message: /not a gcp region/ },
+  { name: "region outside the sovereignty zone", stack: "stag-01", mutate: (v) => { v.region = "eastus"; }, key: "observability:sovereigntyZone", message: /outside zone 'de'/ },
+  { name: "missing cluster", stack: "stag-01", mutate: (v) => { delete v.cluster; }, key: "observability:cluster", message: /required/ },
+  { name: "missing cluster field", stack: "dev-01", mutate: (v) => { delete obj(v.cluster).accountId; }, key: "observability:cluster.accountId", message: /required/ },
+  { name: "malformed CIDR", stack: "dev-01", mutate: (v) => { obj(v.network).cidrs = ["10.20.0.0/16", "10.300.0.0/16"]; }, key: "observability:network.cidrs[1]", message: /CIDR/ },
+  { name: "non-secret kubeconfig", stack: "prod-01", mutate: (v, s) => { v.kubeconfig = "apiVersion: v1\nkind: Config\n"; s.delete("observability:kubeconfig"); }, key: "observability:kubeconfig", message: /must be a secret: pulumi config set --secret observability:kubeconfig/ },
+  { name: "duplicate spoke", stack: "ops-01", mutate: (v) => { v.spokes = ["dev-01", "prod-01", "dev-01"]; }, key: "observability:spokes[2]", message: /listed twice/ },
+  { name: "hub listing an unknown stack", stack: "ops-01", mutate: (v) => { v.spokes = ["dev-01", "qa-07"]; }, key: "observability:spokes[1]", message: /no stack 'qa-07'.*Pulumi\.qa-07\.yaml/ },
+  { name: "hub listing a hub", stack: "ops-01", mutate: (v) => { v.spokes = ["ops-01"]; }, key: "observability:spokes[0]", message: /cannot list itself/ },
+  { name: "retention below the downsampling horizon", stack: "dev-01", mutate: (v) => { obj(v.retention).raw = "1d"; }, key: "observability:retention.raw", message: /at least 40h/ },
+  { name: "malformed duration", stack: "dev-01", mutate: (v) => { obj(v.retention).logs = "30 days"; }, key: "observability:retention.logs", message: /duration/ },
+  { name: "misspelled key", stack: "dev-01", mutate: (v) => { v.retension = { raw: "30d" }; }, key: "observability:retension", message: /unknown key/ },
+  { name: "irsa without issuer", stack: "dev-01", mutate: (v) => { obj(v.cluster).identity = "irsa"; delete obj(v.cluster).oidcIssuerUrl; }, key: "observability:cluster.oidcIssuerUrl", message: /required with identity: irsa/ },
+  { name: "adopted egress count mismatch", stack: "stag-01", mutate: (v) => { v.egress = { mode: "existing", count: 2, addresses: ["/subscriptions/x/pip-1"] }; }, key: "observability:egress.addresses", message: /exactly 'count' \(2\)/ },
+];
+
+describe("stack configuration", () => {
+  it("every example stack validates", () => {
+    const stacks = listStacks(REPO_DIR);
+    assert.deepEqual(stacks, ["dev-01", "ops-01", "prod-01", "stag-01"]);
+    for (const s of stacks) assert.deepEqual(validate(s), [], `Pulumi.${s}.yaml should validate`);
+  });
+
+  it("defaults are applied and typed per cloud", () => {
+    const f = readStackFile(REPO_DIR, "dev-01");
+    const r = validateStackConfig(f.values, { stack: "dev-01", secretKeys: f.secretKeys });
+    assert.ok(r.ok);
+    assert.equal(r.config.namespace, "observability");
+    assert.equal(r.config.cloud, "aws");
+    if (r.config.cloud === "aws") assert.equal(r.config.network.s3Endpoint.mode, "create");
+    assert.equal(r.config.pki.leafValidityHours, 2160);
+  });
+
+  for (const c of CORPUS) {
+    it(`refuses ${c.name} with the key path`, () => {
+      const issues = validate(c.stack, c.mutate);
+      const hit = issues.find((i) => i.key === c.key);
+      assert.ok(hit, `expected an issue at ${c.key}, got:\n${formatIssues(c.stack, issues)}`);
+      assert.match(hit.message, c.message);
+    });
+  }
+
+  it("reports every problem at once, naming the stack file", () => {
+    const issues = validate("dev-01", (v) => {
+      v.cloud = "gcp";
+      obj(v.retention).raw = "1d";
+      v.kubeconfig = "plain";
+    });
+    const text = formatIssues("dev-01", issues);
+    assert.match(text, /^Pulumi\.dev-01\.yaml has \d+ configuration problem/);
+    for (const key of ["observability:retention.raw", "observability:region", "observability:cluster.project", "observability:network.network"]) {
+      assert.ok(issues.some((i) => i.key === key), `missing ${key} in\n${text}`);
+    }
+  });
+});
+
+describe("invalid configuration through the real program", () => {
+  // One engine run per kind of failure that reaches the program: a schema error, a
+  // cross-stack error and a secrecy error. Each must stop before any registration.
+  const cases = [CORPUS[2], CORPUS[7], CORPUS[9]];
+  for (const c of cases) {
+    it(`${c.name}: the program fails naming ${c.key} and registers no resource`, async () => {
+      const run = await runStack({ stack: c.stack, mutateConfig: c.mutate });
+      assert.ok(run.error, "the run should fail");
+      assert.equal(run.error.name, "ConfigError");
+      assert.match(run.error.message, new RegExp(`Pulumi\\.${c.stack}\\.yaml`));
+      assert.ok(run.error.message.includes(c.key), run.error.message);
+      assert.equal(run.resources.length, 0, "no resource may be registered");
+    });
+  }
+});
