@@ -3,9 +3,10 @@
  * its inputs echoed back with a deterministic id.
  */
 import { coreOutputs, kubernetesOutputs } from "./core";
+import { tlsOutputs } from "./tls";
 import type { InvokeTable, MockContext, MockOutputs, MockRegistration, OutputTable } from "./types";
 
-export const outputTable: OutputTable = { ...coreOutputs };
+export const outputTable: OutputTable = { ...coreOutputs, ...tlsOutputs };
 
 export const invokeTable: InvokeTable = {};
 
