@@ -99,7 +99,9 @@ function check<T>(schema: z.ZodType<T>, stack: string, values: Record<string, un
     const key = i.path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[");
     if (i.path[0] === "contractVersion" && values.contractVersion !== undefined)
       return `output 'contractVersion' is ${JSON.stringify(values.contractVersion)}, expected ${CONTRACT_VERSION}`;
-    return values[String(i.path[0])] === undefined ? `output '${key}' is missing` : `output '${key}': ${i.message}`;
+    let at: unknown = values;
+    for (const p of i.path) at = at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[p] : undefined;
+    return at === undefined ? `output '${key}' is missing` : `output '${key}': ${i.message}`;
   });
   throw new ContractError(stack, problems, fix);
 }
