@@ -8,11 +8,14 @@ import { RecordingMonitor } from "./monitor";
 import { invokeTable, outputTable, fallbackOutputs } from "./outputs";
 import type { MockContext } from "./outputs/types";
 import { hexOf } from "./outputs/types";
-import { SIG_KEY, SECRET_SIG, secretValue } from "./values";
+import { reveal, SIG_KEY, SECRET_SIG, secretValue } from "./values";
 import type { ChildJob, ChildResult, StackReferenceData } from "./protocol";
 
 interface SettingsModule {
   setMockOptions(monitor: unknown, project?: string, stack?: string, preview?: boolean, organization?: string): void;
+}
+interface StateModule {
+  getStore(): Record<string, unknown>;
 }
 interface RpcWaiter {
   waitForRPCs(): Promise<void>;
@@ -80,9 +83,10 @@ async function main(): Promise<void> {
       const reg = {
         type: args.type,
         name: args.name,
-        inputs: args.inputs as Record<string, unknown>,
+        // Tables compute from plain values; secrecy is carried by the wire-form state below.
+        inputs: reveal(inputs) as Record<string, unknown>,
         provider: args.provider,
-        providerInputs: (args.provider !== undefined ? monitor.providerInputs.get(args.provider) : undefined) ?? {},
+        providerInputs: reveal((args.provider !== undefined ? monitor.providerInputs.get(args.provider) : undefined) ?? {}) as Record<string, unknown>,
       };
       const fn = outputTable[args.type];
       const computed = fn !== undefined ? await fn(reg, ctx) : fallbackOutputs(reg, ctx);
@@ -94,13 +98,19 @@ async function main(): Promise<void> {
       const fn = invokeTable[args.token];
       if (fn === undefined) throw new Error(`engine: no offline answer for invoke ${args.token}; add one to test/engine/outputs/`);
       const providerInputs = (args.provider !== undefined && monitor !== undefined ? monitor.providerInputs.get(args.provider) : undefined) ?? {};
-      return fn({ token: args.token, inputs: args.inputs as Record<string, unknown>, providerInputs }, ctx);
+      return fn({ token: args.token, inputs: reveal(args.inputs) as Record<string, unknown>, providerInputs: reveal(providerInputs) as Record<string, unknown> }, ctx);
     },
   };
   await pulumi.runtime.setMocks(mocks, job.project, job.stack, false, job.organization);
+  // setMocks enables secrets, resource references etc. in the runtime store; swapping in the
+  // recording monitor resets the options, so the same features are enabled again after it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const store = (require("@pulumi/pulumi/runtime/state") as StateModule).getStore();
+  const features = { ...store };
   monitor = new RecordingMonitor(mocks);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   (require("@pulumi/pulumi/runtime/settings") as SettingsModule).setMockOptions(monitor, job.project, job.stack, false, job.organization);
+  for (const [k, v] of Object.entries(features)) if (k.startsWith("supports")) (store as Record<string, unknown>)[k] = v;
 
   const result: ChildResult = { stack: job.stack, resources: [], outputs: {} };
   const failures: string[] = [];

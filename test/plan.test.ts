@@ -1,0 +1,118 @@
+/**
+ * `npm run plan`: the example fleet renders into four plan documents and fleet.md,
+ * deterministically, and bad input fails the run with the configuration messages.
+ */
+import assert from "node:assert/strict";
+import { spawnSync, spawn } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, describe, it } from "node:test";
+import { listStacks } from "../components/config";
+import { REPO_DIR } from "./engine";
+
+const PLAN = join(REPO_DIR, "scripts", "plan.ts");
+
+function plan(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", PLAN, ...args], { cwd: REPO_DIR, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code, stderr }));
+  });
+}
+
+/** Keys, certificates and CA fingerprints differ between runs by design; nothing else may. */
+function normalize(text: string): string {
+  return text
+    .replace(/-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----\n?/g, "<PEM>")
+    .replace(/sha256 [0-9A-F:]+/g, "sha256 <fingerprint>");
+}
+
+describe("npm run plan", () => {
+  const outA = mkdtempSync(join(tmpdir(), "plan-a-"));
+  const outB = mkdtempSync(join(tmpdir(), "plan-b-"));
+  let runs: { code: number | null; stderr: string }[] = [];
+
+  before(async () => {
+    runs = await Promise.all([plan(["--out", outA]), plan(["--out", outB])]);
+  });
+
+  it("plans the example fleet without errors", () => {
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    assert.match(runs[0].stderr, /bootstrap ops-01[\s\S]*spoke[\s\S]*hub\s+ops-01/);
+  });
+
+  it("writes one JSON document per stack and fleet.md", () => {
+    assert.deepEqual(readdirSync(outA).sort(), ["dev-01.json", "fleet.md", "ops-01.json", "prod-01.json", "stag-01.json"]);
+    for (const stack of ["dev-01", "ops-01", "prod-01", "stag-01"]) {
+      const doc = JSON.parse(readFileSync(join(outA, `${stack}.json`), "utf8")) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(doc), ["stack", "project", "role", "config", "resources", "outputs"]);
+      assert.equal(doc.stack, stack);
+      assert.equal(doc.project, "sovereign-observability");
+      assert.equal(doc.role, stack === "ops-01" ? "hub" : "spoke");
+      const resources = doc.resources as Record<string, unknown>[];
+      assert.ok(resources.length > 0);
+      for (const r of resources) {
+        assert.deepEqual(Object.keys(r), ["urn", "type", "name", "parent", "provider", "options", "inputs"]);
+        assert.deepEqual(Object.keys(r.options as object), ["protect", "retainOnDelete", "dependsOn"]);
+      }
+      assert.equal((doc.config as Record<string, unknown>)["observability:kubeconfig"], "[secret]");
+    }
+  });
+
+  it("never prints a secret unless asked", () => {
+    for (const f of readdirSync(outA)) {
+      const text = readFileSync(join(outA, f), "utf8");
+      assert.doesNotMatch(text, /offline-secret:|PRIVATE KEY/, `${f} leaks a secret`);
+    }
+  });
+
+  it("is deterministic apart from keys and certificates", () => {
+    for (const f of readdirSync(outA)) {
+      assert.equal(normalize(readFileSync(join(outB, f), "utf8")), normalize(readFileSync(join(outA, f), "utf8")), `${f} differs between two plans`);
+    }
+  });
+
+  it("fleet.md has a resource tree per stack, the wiring table and a Mermaid diagram", () => {
+    const md = readFileSync(join(outA, "fleet.md"), "utf8");
+    for (const s of ["dev-01", "prod-01", "stag-01", "ops-01"]) assert.match(md, new RegExp(`### ${s} \\((spoke|hub)\\) — \\d+ resources`));
+    assert.match(md, /\| spoke \| cloud \| region \|/);
+    assert.match(md, /```mermaid\nflowchart LR/);
+  });
+});
+
+describe("npm run plan on other stack files", () => {
+  function project(): string {
+    const dir = mkdtempSync(join(tmpdir(), "plan-project-"));
+    for (const s of listStacks(REPO_DIR)) copyFileSync(join(REPO_DIR, `Pulumi.${s}.yaml`), join(dir, `Pulumi.${s}.yaml`));
+    return dir;
+  }
+
+  it("plans a stack file dropped into the project with --stacks", async () => {
+    const dir = project();
+    const dev = readFileSync(join(dir, "Pulumi.dev-01.yaml"), "utf8");
+    writeFileSync(join(dir, "Pulumi.dev-02.yaml"), dev.replace(/dev-01/g, "dev-02"));
+    const out = mkdtempSync(join(tmpdir(), "plan-out-"));
+    const r = await plan(["--project-dir", dir, "--stacks", "dev-02", "--out", out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(out).sort(), ["dev-02.json", "fleet.md"]);
+  });
+
+  it("exits non-zero with the configuration messages on bad config", async () => {
+    const dir = project();
+    const dev = readFileSync(join(dir, "Pulumi.dev-01.yaml"), "utf8");
+    writeFileSync(join(dir, "Pulumi.dev-01.yaml"), dev.replace("region: eu-central-1", "region: europe-west3").replace("raw: 15d", "raw: 1d"));
+    const r = await plan(["--project-dir", dir, "--stacks", "dev-01", "--out", mkdtempSync(join(tmpdir(), "plan-out-"))]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Pulumi\.dev-01\.yaml has 2 configuration problem/);
+    assert.match(r.stderr, /observability:region: 'europe-west3' is not a aws region/);
+    assert.match(r.stderr, /observability:retention\.raw: must be at least 40h/);
+  });
+
+  it("refuses unknown options", () => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", PLAN, "--stack", "dev-01"], { cwd: REPO_DIR, encoding: "utf8" });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /unknown option '--stack'/);
+  });
+});
