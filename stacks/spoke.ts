@@ -8,10 +8,8 @@ import { CONTRACT_VERSION, readHub } from "../components/contracts";
 import { Cluster } from "../components/kube";
 import { externalLabels, k8sLabels } from "../components/labels";
 import { StackPki, tlsSecret } from "../components/pki";
+import { LOKI_GATEWAY, THANOS_QUERY } from "../components/endpoints";
 
-/** Ports the hub dials on a spoke. */
-export const THANOS_GRPC_PORT = 10901;
-export const LOKI_HTTPS_PORT = 443;
 
 export async function spokeProgram(config: SpokeConfig): Promise<Record<string, unknown>> {
   const hubRead = await readHub(config.hub.stack);
@@ -53,7 +51,7 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
     queryPath: config.queryPath,
     labels: externalLabels(config),
     exposed: hub !== undefined,
-    thanos: { endpoint: `${config.endpoints.thanos}:${THANOS_GRPC_PORT}`, serverName: config.endpoints.thanos, caPem: pki.trustBundle },
-    loki: { url: `https://${config.endpoints.loki}`, serverName: config.endpoints.loki, caPem: pki.trustBundle, username: `hub-${config.stack}` },
+    thanos: { endpoint: `${config.endpoints.thanos}:${THANOS_QUERY.port}`, serverName: config.endpoints.thanos, caPem: pki.trustBundle },
+    loki: { url: `https://${config.endpoints.loki}${LOKI_GATEWAY.port === 443 ? "" : `:${LOKI_GATEWAY.port}`}`, serverName: config.endpoints.loki, caPem: pki.trustBundle, username: `hub-${config.stack}` },
   };
 }
