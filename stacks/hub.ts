@@ -2,11 +2,14 @@
  * The hub: reads every spoke through its contract, then composes the global read path.
  * Composition only; every decision lives in a component or a renderer.
  */
+import * as pulumi from "@pulumi/pulumi";
 import type { HubConfig } from "../components/config";
 import { CONTRACT_VERSION, readSpoke, selectSpokes, SPOKES_ENV, type SpokeView } from "../components/contracts";
+import { HUB_ALERTMANAGER } from "../components/endpoints";
+import { ExposedEndpoint } from "../components/exposure";
 import { Cluster } from "../components/kube";
 import { k8sLabels } from "../components/labels";
-import { StackPki } from "../components/pki";
+import { caBundle, StackPki, tlsSecret } from "../components/pki";
 
 /** Reads every wired spoke; all broken spokes are reported together, before any resource. */
 async function readSpokes(config: HubConfig): Promise<SpokeView[]> {
@@ -21,13 +24,37 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
   const spokes = await readSpokes(config);
 
   const cluster = new Cluster(config.stack, { kubeconfig: config.kubeconfig, namespace: config.namespace, labels: k8sLabels(config, "namespace") });
-  void cluster;
+  const k8sOpts = { provider: cluster.provider };
   const pki = new StackPki(`${config.stack}-pki`, {
     stack: config.stack,
     caValidityHours: config.pki.caValidityHours,
     caEarlyRenewalHours: config.pki.caEarlyRenewalHours,
     rotateCa: config.pki.rotateCa,
   });
+  const leaf = { validityHours: config.pki.leafValidityHours, earlyRenewalHours: config.pki.leafEarlyRenewalHours };
+  // Every spoke CA the hub's clients and its Alertmanager must trust; per-endpoint TLS pins each spoke to its own.
+  const spokeCas = caBundle(spokes.map((s) => s.thanos.caPem));
+
+  const queryClient = pki.issue(`${config.stack}-thanos-query-client`, { ...leaf, usage: "client", commonName: `${config.stack}-thanos-query` });
+  const grafanaClient = pki.issue(`${config.stack}-grafana-client`, { ...leaf, usage: "client", commonName: `${config.stack}-grafana` });
+  const alertmanagerServer = pki.issue(`${config.stack}-alertmanager-server`, { ...leaf, usage: "server", commonName: config.endpoints.alertmanager, dnsNames: [config.endpoints.alertmanager] });
+  tlsSecret("thanos-query-client-tls", { namespace: cluster.namespace, certificate: queryClient, trustedCaPem: spokeCas, labels: k8sLabels(config, "thanos") }, k8sOpts);
+  tlsSecret("grafana-client-tls", { namespace: cluster.namespace, certificate: grafanaClient, trustedCaPem: spokeCas, labels: k8sLabels(config, "grafana") }, k8sOpts);
+  tlsSecret("alertmanager-tls", { namespace: cluster.namespace, certificate: alertmanagerServer, trustedCaPem: spokeCas, labels: k8sLabels(config, "alertmanager") }, k8sOpts);
+
+  const forwarders = spokes.filter((s) => s.exposed).flatMap((s) => s.egressIps);
+  if (forwarders.length > 0) {
+    new ExposedEndpoint("alertmanager-spokes", {
+      namespace: cluster.namespace,
+      labels: k8sLabels(config, "alertmanager"),
+      selector: { ...HUB_ALERTMANAGER.selector },
+      ports: [{ name: "https", port: HUB_ALERTMANAGER.port, targetPort: HUB_ALERTMANAGER.targetPort }],
+      allowedIps: forwarders,
+      clusterCidrs: config.network.cidrs,
+      annotations: {},
+      allowSameNamespace: true,
+    }, { providers: [cluster.provider] });
+  }
 
   return {
     contractVersion: CONTRACT_VERSION,
@@ -39,5 +66,6 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
     clientCaPem: pki.trustBundle,
     alertmanager: { url: `https://${config.endpoints.alertmanager}`, serverName: config.endpoints.alertmanager, caPem: pki.trustBundle },
     grafanaUrl: `https://${config.endpoints.grafana}`,
+    spokeCas: pulumi.output(spokeCas),
   };
 }
