@@ -1,0 +1,175 @@
+/**
+ * Thanos components as typed Kubernetes resources on the upstream image: a ServiceAccount
+ * bound to the component's cloud identity, its config, a Deployment or StatefulSet, a
+ * Service and a PodDisruptionBudget. Manifests are rendered by pure functions.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { GRPC_PORT, HTTP_PORT } from "../thanos/args";
+
+/** Requests and limits of one container. */
+export interface ContainerResources {
+  requests: { cpu: string; memory: string };
+  limits: { cpu: string; memory: string };
+}
+
+/** A volume of a Thanos pod. */
+export type ThanosVolume =
+  | { name: string; mountPath: string; kind: "secret"; secretName: string }
+  | { name: string; mountPath: string; kind: "configMap"; configMapName: string }
+  /** RAM-backed scratch space: nothing written there survives the pod. */
+  | { name: string; mountPath: string; kind: "memory"; sizeLimit: string }
+  /** A persistent claim per replica (StatefulSet only; spoke compactor). */
+  | { name: string; mountPath: string; kind: "claim"; size: string };
+
+/** Everything a Thanos pod is made of. */
+export interface ThanosWorkloadParams {
+  name: string;
+  namespace: string;
+  image: string;
+  args: string[];
+  replicas: number;
+  kind: "Deployment" | "StatefulSet";
+  /** Stable selector labels (also on the Service and PDB). */
+  selector: Record<string, string>;
+  labels: Record<string, string>;
+  /** Extra pod labels, e.g. Azure's `azure.workload.identity/use`. */
+  podLabels: Record<string, string>;
+  serviceAccountName: string;
+  resources: ContainerResources;
+  volumes: ThanosVolume[];
+  /** Expose gRPC (StoreAPI) as well as HTTP. */
+  grpc: boolean;
+  /** Hash of the mounted config, so a change rolls the pods (except reloadable files). */
+  configHash?: string;
+}
+
+/** The pod template of a Thanos component. */
+export function renderPodTemplate(p: ThanosWorkloadParams): k8s.types.input.core.v1.PodTemplateSpec {
+  if (p.kind === "Deployment" && p.volumes.some((v) => v.kind === "claim")) throw new Error(`${p.name}: persistent claims need a StatefulSet`);
+  return {
+    metadata: { labels: { ...p.labels, ...p.selector, ...p.podLabels }, annotations: p.configHash ? { "checksum/config": p.configHash } : {} },
+    spec: {
+      serviceAccountName: p.serviceAccountName,
+      automountServiceAccountToken: true,
+      securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
+      affinity: p.replicas > 1
+        ? { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: p.selector } } }] } }
+        : undefined,
+      containers: [
+        {
+          name: "thanos",
+          image: p.image,
+          args: p.args,
+          env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+          ports: [{ name: "http", containerPort: HTTP_PORT }, ...(p.grpc ? [{ name: "grpc", containerPort: GRPC_PORT }] : [])],
+          livenessProbe: { httpGet: { path: "/-/healthy", port: "http" }, periodSeconds: 30, failureThreshold: 4 },
+          readinessProbe: { httpGet: { path: "/-/ready", port: "http" }, periodSeconds: 10 },
+          resources: p.resources,
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+          volumeMounts: p.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, readOnly: v.kind === "secret" || v.kind === "configMap" })),
+        },
+      ],
+      volumes: p.volumes
+        .filter((v) => v.kind !== "claim")
+        .map((v) =>
+          v.kind === "secret"
+            ? { name: v.name, secret: { secretName: v.secretName } }
+            : v.kind === "configMap"
+              ? { name: v.name, configMap: { name: v.configMapName } }
+              : { name: v.name, emptyDir: { medium: "Memory", sizeLimit: v.kind === "memory" ? v.sizeLimit : undefined } },
+        ),
+    },
+  };
+}
+
+/** The controller (Deployment or StatefulSet) of a Thanos component. */
+export function renderController(p: ThanosWorkloadParams):
+  | { apiVersion: "apps/v1"; kind: "StatefulSet"; metadata: k8s.types.input.meta.v1.ObjectMeta; spec: k8s.types.input.apps.v1.StatefulSetSpec }
+  | { apiVersion: "apps/v1"; kind: "Deployment"; metadata: k8s.types.input.meta.v1.ObjectMeta; spec: k8s.types.input.apps.v1.DeploymentSpec } {
+  const claims = p.volumes.filter((v): v is Extract<ThanosVolume, { kind: "claim" }> => v.kind === "claim");
+  const common = { replicas: p.replicas, selector: { matchLabels: p.selector }, template: renderPodTemplate(p) };
+  const metadata = { name: p.name, namespace: p.namespace, labels: { ...p.labels, ...p.selector } };
+  if (p.kind === "StatefulSet") {
+    return {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata,
+      spec: {
+        ...common,
+        serviceName: p.name,
+        podManagementPolicy: "Parallel",
+        volumeClaimTemplates: claims.map((c) => ({ metadata: { name: c.name }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: c.size } } } })),
+      },
+    };
+  }
+  return { apiVersion: "apps/v1", kind: "Deployment", metadata, spec: { ...common, strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } } } };
+}
+
+/** The in-cluster Service of a Thanos component. */
+export function renderService(p: ThanosWorkloadParams): { apiVersion: "v1"; kind: "Service"; metadata: k8s.types.input.meta.v1.ObjectMeta; spec: k8s.types.input.core.v1.ServiceSpec } {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: p.name, namespace: p.namespace, labels: { ...p.labels, ...p.selector } },
+    spec: {
+      type: "ClusterIP",
+      selector: p.selector,
+      ports: [{ name: "http", port: HTTP_PORT, targetPort: "http" }, ...(p.grpc ? [{ name: "grpc", port: GRPC_PORT, targetPort: "grpc" }] : [])],
+    },
+  };
+}
+
+/** Keeps one replica up during voluntary disruptions (a single replica may not be evicted without notice). */
+export function renderPdb(p: ThanosWorkloadParams): { apiVersion: "policy/v1"; kind: "PodDisruptionBudget"; metadata: k8s.types.input.meta.v1.ObjectMeta; spec: k8s.types.input.policy.v1.PodDisruptionBudgetSpec } {
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { name: p.name, namespace: p.namespace, labels: { ...p.labels, ...p.selector } },
+    spec: { selector: { matchLabels: p.selector }, ...(p.replicas > 1 ? { minAvailable: 1 } : { maxUnavailable: 1 }) },
+  };
+}
+
+export interface ThanosWorkloadArgs {
+  /** Known when the component is built: the shape of the workload is not an Output. */
+  params: ThanosWorkloadParams;
+  /** ServiceAccount annotations binding the pod to its cloud identity. */
+  serviceAccountAnnotations: pulumi.Input<Record<string, string>>;
+  /** Files of the component's config Secret (objstore config may hold credentials). */
+  configFiles?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Name of the config Secret (mounted by a `secret` volume in params). */
+  configSecretName?: string;
+  /** Files of a ConfigMap the component reloads without restarting (endpoint config). */
+  reloadableFiles?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  reloadableConfigMapName?: string;
+}
+
+/** One Thanos component in a cluster. */
+export class ThanosWorkload extends pulumi.ComponentResource {
+  public readonly serviceName: pulumi.Output<string>;
+
+  constructor(name: string, args: ThanosWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("sovereign:workloads:ThanosWorkload", name, {}, opts);
+    const p = args.params;
+    const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
+      metadata: { name: p.serviceAccountName, namespace: p.namespace, labels: p.labels, annotations: args.serviceAccountAnnotations },
+    }, { parent: this });
+    const deps: pulumi.Resource[] = [sa];
+    if (args.configFiles !== undefined && args.configSecretName !== undefined) {
+      deps.push(new k8s.core.v1.Secret(`${name}-config`, { metadata: { name: args.configSecretName, namespace: p.namespace, labels: p.labels }, stringData: args.configFiles }, { parent: this }));
+    }
+    if (args.reloadableFiles !== undefined && args.reloadableConfigMapName !== undefined) {
+      deps.push(new k8s.core.v1.ConfigMap(`${name}-reloadable`, { metadata: { name: args.reloadableConfigMapName, namespace: p.namespace, labels: p.labels }, data: args.reloadableFiles }, { parent: this }));
+    }
+    const controller = renderController(p);
+    const childOpts = { parent: this, dependsOn: deps };
+    if (controller.kind === "StatefulSet") new k8s.apps.v1.StatefulSet(name, { metadata: controller.metadata, spec: controller.spec }, childOpts);
+    else new k8s.apps.v1.Deployment(name, { metadata: controller.metadata, spec: controller.spec }, childOpts);
+    const svc = renderService(p);
+    const service = new k8s.core.v1.Service(`${name}-svc`, { metadata: svc.metadata, spec: svc.spec }, { parent: this });
+    const pdb = renderPdb(p);
+    new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata: pdb.metadata, spec: pdb.spec }, { parent: this });
+    this.serviceName = service.metadata.name;
+    this.registerOutputs({ serviceName: this.serviceName });
+  }
+}
