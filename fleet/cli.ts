@@ -1,0 +1,228 @@
+/**
+ * `fleet`: up, preview, refresh, destroy, drift and onboard over every stack of the project,
+ * in deployment order, on the Pulumi Automation API. `npm run fleet -- <command> --help`.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { parse } from "yaml";
+import { type BackendSettings, AutomationRunner, detectPulumi, resolveBackend } from "./automation";
+import { EXIT, EXIT_CODES_HELP, type ExitCode, FleetError } from "./exit-codes";
+import { executeOnboard, lineDiff, planOnboard } from "./onboard";
+import { type FleetOptions, CONTRACT_OUTPUT, SPOKES_ENV, driftFleet, loadFleet, planFleet, runFleet } from "./orchestrator";
+import { type Sink, createReporter, outputMode, renderDriftJson, renderDriftTable, renderPlan } from "./output";
+import type { StackOperation, StackRunner } from "./runner";
+
+/** What the CLI needs from its surroundings; tests pass fakes. */
+export interface CliIO {
+  stdout: Sink;
+  stderr: Sink;
+  env: NodeJS.ProcessEnv;
+  /** Builds the runner after the backend is resolved; defaults to the Automation API. */
+  createRunner?: (projectDir: string, settings: BackendSettings) => Promise<StackRunner>;
+}
+
+interface CommonFlags {
+  projectDir: string;
+  stacks?: string[];
+  parallel: number;
+  strict: boolean;
+  json: boolean;
+  dryRun: boolean;
+  backend?: string;
+  passphraseFile?: string;
+  secretsProvider?: string;
+}
+
+const DEFAULT_PROJECT = resolve(__dirname, "..");
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
+  return n;
+}
+
+function stackList(v: string): string[] {
+  return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+function common(cmd: Command, withFleetFlags = true): Command {
+  cmd
+    .option("-C, --project-dir <dir>", "Pulumi project directory (holds Pulumi.yaml and Pulumi.<stack>.yaml)", DEFAULT_PROJECT)
+    .option("--json", "newline-delimited JSON events on stdout", false)
+    .option("--dry-run", "print the ordered waves (and file changes) without running Pulumi or writing anything", false)
+    .option("--parallel <n>", "spokes at once in the spoke wave", positiveInt, 4)
+    .option("--backend <url>", "state backend: file://, s3://, gs://, azblob:// or https://api.pulumi.com (default: $PULUMI_BACKEND_URL, else file://<project>/.pulumi-state)")
+    .option("--passphrase-file <file>", "passphrase of the passphrase secrets provider (default: $PULUMI_CONFIG_PASSPHRASE)")
+    .option("--secrets-provider <provider>", "secrets provider for new stacks (default: passphrase; Pulumi Cloud manages its own)");
+  if (withFleetFlags) {
+    cmd
+      .option("--stacks <a,b>", "only these stacks (default: every Pulumi.<stack>.yaml)", stackList)
+      .option("--strict", "do not run the final hub pass if any spoke failed", false);
+  } else {
+    cmd.addOption(new Option("--strict").default(false).hideHelp());
+  }
+  return cmd;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode> {
+  let exitCode: ExitCode = EXIT.OK;
+  const out = (text: string): void => io.stdout.write(`${text}\n`);
+  const err = (text: string): void => io.stderr.write(`${text}\n`);
+
+  const runnerFor = async (flags: CommonFlags): Promise<StackRunner> => {
+    const create = io.createRunner ?? (async (dir: string, settings: BackendSettings): Promise<StackRunner> => new AutomationRunner(dir, settings, await detectPulumi()));
+    if (io.createRunner === undefined) await detectPulumi();
+    const settings = resolveBackend({ projectDir: flags.projectDir, backend: flags.backend, passphraseFile: flags.passphraseFile, secretsProvider: flags.secretsProvider, env: io.env });
+    return create(flags.projectDir, settings);
+  };
+  const reporterFor = (flags: CommonFlags) => createReporter(outputMode(flags.json, io.stdout.isTTY === true, io.env), io.stdout);
+  const fleetOpts = (flags: CommonFlags & { yesDestroyData?: boolean }): FleetOptions => ({ parallel: flags.parallel, strict: flags.strict, yesDestroyData: flags.yesDestroyData === true });
+
+  const lifecycle = async (op: StackOperation, flags: CommonFlags & { yesDestroyData?: boolean }): Promise<void> => {
+    const dir = resolve(flags.projectDir);
+    flags.projectDir = dir;
+    const fleet = loadFleet(dir, flags.stacks);
+    const opts = fleetOpts(flags);
+    const reporter = reporterFor(flags);
+    if (flags.dryRun) {
+      const waves = planFleet(op, fleet, opts);
+      if (flags.json) reporter.info(JSON.stringify({ type: "plan", op, waves }));
+      else {
+        out(renderPlan(op, waves));
+        if (op === "destroy" && !flags.yesDestroyData) out("destroy refuses stacks whose state holds protected resources (buckets) unless --yes-destroy-data");
+      }
+      return;
+    }
+    const runner = await runnerFor(flags);
+    const result = await runFleet(runner, op, fleet, opts, { emit: (e) => reporter.event(e) });
+    reporter.close();
+    const failed = result.outcomes.filter((o) => o.status === "failed");
+    if (!flags.json) {
+      const ok = result.outcomes.filter((o) => o.status === "succeeded").length;
+      const skipped = result.outcomes.filter((o) => o.status === "skipped").length;
+      out(`fleet ${op}: ${ok} succeeded, ${failed.length} failed, ${skipped} skipped`);
+    }
+    for (const f of failed) err(`error: stack ${f.stack}, step ${f.step ?? op}: ${f.error ?? "failed"}`);
+    exitCode = result.exitCode;
+  };
+
+  const program = new Command("fleet")
+    .description("Deploy and check the sovereign observability fleet: hub bootstrap, spokes in parallel, hub wiring")
+    .addHelpText("after", `\n${EXIT_CODES_HELP}\n\nThe hub program reads ${SPOKES_ENV}: "" on bootstrap, a comma-separated subset of observability:spokes after spoke failures, unset otherwise.`)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  for (const [op, text] of [
+    ["up", "deploy: hub bootstrap (first time only), spokes in parallel, then the hub"],
+    ["preview", "show pending changes in deployment order (exit 1 when there are any)"],
+    ["refresh", "adopt the clouds' actual state into every stack"],
+  ] as const) {
+    common(program.command(op).description(text)).action(async (flags: CommonFlags) => lifecycle(op, flags));
+  }
+  common(program.command("destroy").description("destroy in reverse order: hub first, then spokes"))
+    .option("--yes-destroy-data", "also destroy stacks whose state holds protected resources (telemetry buckets)", false)
+    .action(async (flags: CommonFlags & { yesDestroyData: boolean }) => lifecycle("destroy", flags));
+
+  common(program.command("drift").description("refresh preview of every stack; table of drifted resources (exit 1 on drift)")).action(async (flags: CommonFlags) => {
+    const dir = resolve(flags.projectDir);
+    const fleet = loadFleet(dir, flags.stacks);
+    const stacks = [...(fleet.hub ? [fleet.hub] : []), ...fleet.spokes];
+    if (flags.dryRun) {
+      const plan = { type: "plan", op: "drift", stacks: stacks.map((s) => s.name), parallel: flags.parallel };
+      out(flags.json ? JSON.stringify(plan) : `fleet drift: dry run, would preview a refresh of ${plan.stacks.join(", ")} (${flags.parallel} at a time)`);
+      return;
+    }
+    const runner = await runnerFor({ ...flags, projectDir: dir });
+    const report = await driftFleet(runner, fleet, flags.parallel);
+    io.stdout.write(flags.json ? renderDriftJson(report.rows) : `${renderDriftTable(report.rows)}\n`);
+    exitCode = report.exitCode;
+  });
+
+  common(program.command("onboard").argument("<stack>", "name of the new spoke stack, like prod-02").description("add a spoke: write Pulumi.<stack>.yaml, list it in the hub, deploy the spoke and the hub"), false)
+    .requiredOption("--cloud <cloud>", "aws, gcp or azure")
+    .requiredOption("--region <region>", "region of the cloud, like eu-central-1")
+    .requiredOption("--environment <env>", "dev, test, stag or prod")
+    .option("--hub <stack>", "the hub stack (default: the project's only hub)")
+    .option("--values <file>", "YAML with config values (cluster, network, alerting, ...)")
+    .option("--set <key.path=value>", "one config value, repeatable (cluster.name=prod-02-gke)", collect, [])
+    .option("--kubeconfig-file <file>", "kubeconfig of the spoke's cluster, stored as a secret")
+    .action(async (stack: string, flags: CommonFlags & { cloud: string; region: string; environment: string; hub?: string; values?: string; set: string[]; kubeconfigFile?: string }) => {
+      const dir = resolve(flags.projectDir);
+      const read = (file: string, what: string): string => {
+        try {
+          return readFileSync(file, "utf8");
+        } catch (e) {
+          throw new FleetError(`${what} ${file}: ${(e as Error).message}`, EXIT.USAGE);
+        }
+      };
+      const plan = planOnboard(dir, {
+        stack,
+        cloud: flags.cloud,
+        region: flags.region,
+        environment: flags.environment,
+        hub: flags.hub,
+        values: flags.values !== undefined ? (parse(read(flags.values, "--values")) as Record<string, unknown>) : undefined,
+        sets: flags.set,
+        kubeconfig: flags.kubeconfigFile !== undefined ? read(flags.kubeconfigFile, "--kubeconfig-file") : undefined,
+      });
+      const opts = fleetOpts(flags);
+      if (flags.dryRun) {
+        const waves = planFleet("up", { hub: { name: plan.hub, role: "hub", cloud: "", region: "", spokes: [] }, spokes: [{ name: stack, role: "spoke", cloud: flags.cloud, region: flags.region, spokes: [] }] }, opts).filter((w) => w.wave !== 1);
+        if (flags.json) {
+          out(JSON.stringify({ type: "onboard-plan", stack, hub: plan.hub, stackFile: plan.stackFileCurrent ? null : { path: plan.stackPath, text: plan.stackText }, secrets: plan.secrets.map((s) => s.key), hubDiff: plan.hubCurrent ? null : lineDiff(plan.hubTextBefore, plan.hubTextAfter, plan.hubPath), waves }));
+          return;
+        }
+        out(`fleet onboard ${stack}: dry run, nothing is written or executed`);
+        out(plan.stackFileCurrent ? `${plan.stackPath}: already as requested` : `would write ${plan.stackPath}:\n${plan.stackText}`);
+        if (plan.secrets.length > 0) out(`would set secrets through the Automation API: ${plan.secrets.map((s) => s.key).join(", ")}`);
+        out(plan.hubCurrent ? `${plan.hubPath}: already lists ${stack}` : `would change ${plan.hubPath}:\n${lineDiff(plan.hubTextBefore, plan.hubTextAfter, plan.hubPath)}`);
+        out(renderPlan("up", waves));
+        out(`(skipped entirely when ${stack} already has a ${CONTRACT_OUTPUT} output and nothing above changes)`);
+        return;
+      }
+      const runner = await runnerFor({ ...flags, projectDir: dir });
+      const reporter = reporterFor(flags);
+      const outcome = await executeOnboard(dir, runner, plan, opts, { emit: (e) => reporter.event(e) });
+      reporter.close();
+      if (outcome.alreadyOnboarded) {
+        reporter.info(`${stack} is already onboarded: ${plan.stackPath} and the hub's spoke list are in place and ${stack} is deployed`);
+        return;
+      }
+      for (const w of outcome.written) reporter.info(`wrote ${w}`);
+      exitCode = outcome.result?.exitCode ?? EXIT.OK;
+      for (const f of outcome.result?.outcomes.filter((o) => o.status === "failed") ?? []) err(`error: stack ${f.stack}, step ${f.step ?? "up"}: ${f.error ?? "failed"}`);
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.code === "commander.version" ? EXIT.OK : EXIT.USAGE;
+    }
+    if (e instanceof FleetError) {
+      err(`fleet: ${e.message}`);
+      return e.exitCode;
+    }
+    err(`fleet: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT.STACK_FAILED;
+  }
+  return exitCode;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`fleet: ${String(e)}\n`);
+      process.exitCode = EXIT.STACK_FAILED;
+    },
+  );
+}
