@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { parse } from "yaml";
+import { validateStackConfig } from "../components/config/schema";
+import { knownStacks, readStackFile } from "../components/config/stackfile";
+import { EXIT, FleetError } from "../fleet/exit-codes";
+import { type OnboardRequest, addSpokeToHub, applySet, executeOnboard, planOnboard } from "../fleet/onboard";
+import { SPOKES_ENV } from "../fleet/orchestrator";
+import { FakeRunner } from "./fixtures/fleet/fake-runner";
+
+const PROJECT = join(__dirname, "..");
+
+function snapshot(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, createHash("sha256").update(readFileSync(join(dir, f))).digest("hex")]));
+}
+
+const VALUES = `
+cluster:
+  name: prod-02-gke
+  project: acme-obs-prod-02
+  location: europe-west10
+network:
+  network: prod-02-vpc
+  subnetwork: prod-02-gke-nodes
+  cidrs: [10.80.0.0/20]
+alerting:
+  deadMansSwitch:
+    url: https://hnc.example.invalid/ping/prod-02
+  receiver:
+    url: https://hooks.example.invalid/prod-02
+`;
+
+describe("fleet onboard", () => {
+  let dir: string;
+  beforeEach(() => {
+    // A temp copy of the project's stack files: the real ones must never change.
+    dir = mkdtempSync(join(tmpdir(), "fleet-onboard-"));
+    for (const f of readdirSync(PROJECT).filter((f) => /^Pulumi\..*yaml$/.test(f))) copyFileSync(join(PROJECT, f), join(dir, f));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const request = (over: Partial<OnboardRequest> = {}): OnboardRequest => ({
+    stack: "prod-02",
+    cloud: "gcp",
+    region: "europe-west10",
+    environment: "prod",
+    values: parse(VALUES) as Record<string, unknown>,
+    sets: ["cluster.location=europe-west10-a"],
+    kubeconfig: "apiVersion: v1\nkind: Config\n",
+    ...over,
+  });
+
+  it("writes a stack file the schema accepts, adds exactly one hub entry, then deploys spoke and hub", async () => {
+    const hubBefore = readFileSync(join(dir, "Pulumi.ops-01.yaml"), "utf8");
+    const runner = new FakeRunner({ projectDir: dir, deployed: ["ops-01", "dev-01", "prod-01", "stag-01"] });
+    const outcome = await executeOnboard(dir, runner, planOnboard(dir, request()), { parallel: 4, strict: false });
+    assert.equal(outcome.alreadyOnboarded, false);
+    assert.equal(outcome.result?.exitCode, EXIT.OK);
+
+    // The secrets went through the runner (the stack's secrets provider), not into the text.
+    assert.deepEqual(runner.secrets.map((s) => s.key).sort(), ["observability:alerting.deadMansSwitch.url", "observability:alerting.receiver.url", "observability:kubeconfig"]);
+    const file = readStackFile(dir, "prod-02");
+    const result = validateStackConfig(file.values, { stack: "prod-02", secretKeys: file.secretKeys, knownStacks: knownStacks(dir) });
+    assert.ok(result.ok, result.ok ? "" : JSON.stringify(result.issues));
+    assert.equal(result.config.cloud, "gcp");
+    assert.equal(result.config.region, "europe-west10");
+    assert.equal(result.config.cloud === "gcp" ? result.config.cluster.location : "", "europe-west10-a", "--set wins over --values");
+    assert.equal(result.config.role === "spoke" ? result.config.endpoints.thanos : "", "thanos.prod-02.obs.example.eu", "endpoint domain follows the other spokes");
+
+    const hub = readStackFile(dir, "ops-01");
+    assert.deepEqual(hub.values.spokes, ["dev-01", "prod-01", "stag-01", "prod-02"]);
+    const hubAfter = readFileSync(join(dir, "Pulumi.ops-01.yaml"), "utf8");
+    assert.equal(hubAfter.split("\n")[0], hubBefore.split("\n")[0], "the hub's comment is kept");
+    const hubValid = validateStackConfig(hub.values, { stack: "ops-01", secretKeys: hub.secretKeys, knownStacks: knownStacks(dir) });
+    assert.ok(hubValid.ok);
+
+    // Spoke first, then the already-deployed hub once, wiring every listed spoke.
+    assert.deepEqual(runner.calls.map((c) => [c.op, c.stack]), [["up", "prod-02"], ["up", "ops-01"]]);
+    assert.equal(SPOKES_ENV in runner.calls[1].env, false);
+  });
+
+  it("is idempotent: the second run writes nothing, sets nothing and runs nothing", async () => {
+    const runner = new FakeRunner({ projectDir: dir, deployed: ["ops-01"] });
+    await executeOnboard(dir, runner, planOnboard(dir, request()), { parallel: 4, strict: false });
+    const after1 = snapshot(dir);
+    const calls1 = runner.calls.length;
+    const secrets1 = runner.secrets.length;
+    const plan2 = planOnboard(dir, request());
+    assert.equal(plan2.stackFileCurrent, true);
+    assert.equal(plan2.hubCurrent, true);
+    const second = await executeOnboard(dir, runner, plan2, { parallel: 4, strict: false });
+    assert.equal(second.alreadyOnboarded, true);
+    assert.deepEqual(snapshot(dir), after1);
+    assert.equal(runner.calls.length, calls1);
+    assert.equal(runner.secrets.length, secrets1);
+    assert.equal((readStackFile(dir, "ops-01").values.spokes as string[]).filter((s) => s === "prod-02").length, 1);
+  });
+
+  it("retries the deployment when the files are in place but the spoke never deployed", async () => {
+    const failing = new FakeRunner({ projectDir: dir, deployed: ["ops-01"], fail: { "prod-02": "up" } });
+    const first = await executeOnboard(dir, failing, planOnboard(dir, request()), { parallel: 4, strict: false });
+    assert.equal(first.result?.exitCode, EXIT.STACK_FAILED);
+    // The hub still ran, without the failed new spoke.
+    assert.deepEqual(failing.of("ops-01")[0].env[SPOKES_ENV]?.split(","), ["dev-01", "prod-01", "stag-01"]);
+    const retry = new FakeRunner({ projectDir: dir, deployed: ["ops-01"] });
+    const second = await executeOnboard(dir, retry, planOnboard(dir, request()), { parallel: 4, strict: false });
+    assert.equal(second.alreadyOnboarded, false);
+    assert.deepEqual(second.written, []);
+    assert.deepEqual(retry.calls.map((c) => c.stack), ["prod-02", "ops-01"]);
+  });
+
+  for (const [label, over] of [
+    ["an unknown cloud", { cloud: "ibm" }],
+    ["a region of another cloud", { region: "eu-central-1" }],
+    ["a region outside the catalogue", { region: "europe-west99" }],
+    ["a missing cluster reference", { values: { network: { network: "n", subnetwork: "s", cidrs: ["10.0.0.0/8"] } } }],
+    ["a spoke named like the hub", { stack: "ops-01" }],
+  ] as const) {
+    it(`rejects ${label} before any file is written`, () => {
+      const before = snapshot(dir);
+      assert.throws(() => planOnboard(dir, request(over)), (e: unknown) => e instanceof FleetError && e.exitCode === EXIT.USAGE);
+      assert.deepEqual(snapshot(dir), before);
+    });
+  }
+
+  it("refuses to overwrite an existing stack file that says something else", () => {
+    const values = parse(VALUES) as Record<string, unknown>;
+    writeFileSync(join(dir, "Pulumi.prod-02.yaml"), "config:\n  observability:role: spoke\n  observability:cloud: gcp\n  observability:region: europe-west3\n");
+    assert.throws(() => planOnboard(dir, request({ values })), /exists and differs/);
+  });
+
+  it("adds a hub entry once, creating the list when the hub has none", () => {
+    const text = "# keep me\nconfig:\n  observability:role: hub # inline\n";
+    const once = addSpokeToHub(text, "dev-09");
+    assert.equal(once.changed, true);
+    assert.match(once.text, /# keep me/);
+    assert.match(once.text, /# inline/);
+    const twice = addSpokeToHub(once.text, "dev-09");
+    assert.equal(twice.changed, false);
+    assert.equal(twice.text, once.text);
+  });
+
+  it("--set keeps account ids as strings and parses numbers, booleans and lists", () => {
+    const v = applySet(applySet(applySet({}, "cluster.accountId=012345678901"), "egress.count=3"), "network.cidrs=[10.0.0.0/16]");
+    assert.deepEqual(v, { cluster: { accountId: "012345678901" }, egress: { count: 3 }, network: { cidrs: ["10.0.0.0/16"] } });
+    assert.throws(() => applySet({}, "novalue"), (e: unknown) => e instanceof FleetError && e.exitCode === EXIT.USAGE);
+  });
+});
