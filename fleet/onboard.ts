@@ -303,23 +303,29 @@ export function planOnboard(projectDir: string, req: OnboardRequest): OnboardPla
   return { stack: req.stack, hub, stackPath, hubPath, stackText, stackFileCurrent, secrets: pendingSecrets, hubTextBefore, hubTextAfter, hubCurrent: !changed };
 }
 
-/** A minimal unified-style line diff (longest common subsequence), for dry-run output. */
+/** A minimal unified-style line diff (longest common subsequence, 3 lines of context), for dry-run output. */
 export function lineDiff(before: string, after: string, label: string): string {
   const a = before.split("\n");
   const b = after.split("\n");
   const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
-  const out = [`--- ${label}`, `+++ ${label}`];
+  const ops: string[] = [];
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
     if (i < a.length && j < b.length && a[i] === b[j]) {
-      out.push(`  ${a[i]}`);
+      ops.push(`  ${a[i]}`);
       i++;
       j++;
-    } else if (j < b.length && (i >= a.length || lcs[i][j + 1] >= lcs[i + 1][j])) out.push(`+ ${b[j++]}`);
-    else out.push(`- ${a[i++]}`);
+    } else if (j < b.length && (i >= a.length || lcs[i][j + 1] >= lcs[i + 1][j])) ops.push(`+ ${b[j++]}`);
+    else ops.push(`- ${a[i++]}`);
   }
+  const near = (k: number): boolean => ops.slice(Math.max(0, k - 3), k + 4).some((o) => !o.startsWith("  "));
+  const out = [`--- ${label}`, `+++ ${label}`];
+  ops.forEach((o, k) => {
+    if (near(k)) out.push(o);
+    else if (k > 0 && near(k - 1)) out.push("@@");
+  });
   return out.join("\n");
 }
 
