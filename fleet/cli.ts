@@ -76,10 +76,12 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
   const err = (text: string): void => io.stderr.write(`${text}\n`);
 
   const runnerFor = async (flags: CommonFlags): Promise<StackRunner> => {
-    const create = io.createRunner ?? (async (dir: string, settings: BackendSettings): Promise<StackRunner> => new AutomationRunner(dir, settings, await detectPulumi()));
-    if (io.createRunner === undefined) await detectPulumi();
+    // The CLI is looked for first: without it nothing else matters (exit 4 before any work).
+    const command = io.createRunner === undefined ? await detectPulumi() : undefined;
     const settings = resolveBackend({ projectDir: flags.projectDir, backend: flags.backend, passphraseFile: flags.passphraseFile, secretsProvider: flags.secretsProvider, env: io.env });
-    return create(flags.projectDir, settings);
+    if (io.createRunner !== undefined) return io.createRunner(flags.projectDir, settings);
+    if (command === undefined) throw new FleetError("internal: no pulumi command", EXIT.PULUMI_MISSING);
+    return new AutomationRunner(flags.projectDir, settings, command);
   };
   const reporterFor = (flags: CommonFlags) => createReporter(outputMode(flags.json, io.stdout.isTTY === true, io.env), io.stdout);
   const fleetOpts = (flags: CommonFlags & { yesDestroyData?: boolean }): FleetOptions => ({ parallel: flags.parallel, strict: flags.strict, yesDestroyData: flags.yesDestroyData === true });
