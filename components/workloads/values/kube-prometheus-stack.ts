@@ -1,0 +1,256 @@
+/**
+ * Values of kube-prometheus-stack 88.5.3: the spoke's Prometheus HA pair with its Thanos
+ * sidecars and local Alertmanager, and the hub's Alertmanager.
+ *
+ * No secret ever appears in these values: the Alertmanager configuration, the object-store
+ * configuration and every TLS key are references to Secrets the caller creates.
+ */
+import { prometheusAdditionalAlertmanager, prometheusSecretFiles } from "../../alerting";
+import type { Profile, Retention } from "../../config";
+import { HUB_ALERTMANAGER, RELEASES } from "../../endpoints";
+import { PATHS, REPLICA_LABEL } from "../../thanos/args";
+import { containerResources, spokeReplicas } from "../resources";
+import { type HelmValues, type IdentityLabels, type Json, type SecretKeyRef, toJson, type WorkloadIdentity } from "./types";
+
+/** Key of the Alertmanager configuration inside its Secret (the operator's fixed name). */
+export const ALERTMANAGER_CONFIG_KEY = "alertmanager.yaml";
+
+/** Where Secrets listed in `prometheusSpec.secrets` are mounted in the Prometheus container. */
+export const PROMETHEUS_SECRETS_DIR = "/etc/prometheus/secrets";
+
+/**
+ * Value paths that are subchart namespaces: their own values.yaml (kube-state-metrics,
+ * prometheus-node-exporter) is not part of the reference, so keys below them cannot be
+ * checked against kube-prometheus-stack's file.
+ */
+export const KPS_SUBCHART_PATHS = ["kube-state-metrics", "prometheus-node-exporter"] as const;
+
+/** The hub Alertmanager a spoke forwards its alerts to (mTLS). */
+export interface HubForwarding {
+  /** The hub's exported Alertmanager URL (`https://alertmanager.ops-01.obs.example.eu`). */
+  url: string;
+  /** The name the hub's server certificate carries. */
+  serverName: string;
+  /** Secret with `tls.crt`/`tls.key` (client certificate from the spoke CA) and `ca.crt` (the hub Alertmanager's CA). */
+  clientTlsSecret: string;
+}
+
+/** Everything the spoke's kube-prometheus-stack release depends on. */
+export interface KubePrometheusStackParams {
+  profile: Profile;
+  /** External labels: identical on both replicas; only `prometheus_replica` tells them apart. */
+  labels: IdentityLabels;
+  retention: Pick<Retention, "local">;
+  thanos: {
+    /** Thanos image tag, e.g. `v0.42.4` (the sidecar runs the same version as the other components). */
+    version: string;
+    /** The writer objstore YAML (workload identity, no static keys). */
+    objstore: SecretKeyRef;
+    /**
+     * Secret with the sidecar's gRPC server certificate (`tls.crt`, `tls.key`) and `ca.crt`.
+     * With `requireClientCert`, only clients whose certificate `ca.crt` signed may connect.
+     */
+    grpcTls: { secretName: string; requireClientCert: boolean };
+  };
+  /** The Prometheus pod's ServiceAccount: the sidecar inside it uploads with this identity. */
+  sidecarIdentity: WorkloadIdentity;
+  /** Secret holding the local Alertmanager's configuration under {@link ALERTMANAGER_CONFIG_KEY}. */
+  alertmanagerConfigSecret: string;
+  /** Forward alerts to the hub too; omitted when the spoke does not forward or cannot read the hub. */
+  hubAlertmanager?: HubForwarding;
+  /** Size of each replica's TSDB volume; defaults by profile. */
+  prometheusVolumeSize?: string;
+  /** Storage class of the TSDB volumes; the cluster default when omitted. */
+  storageClassName?: string;
+}
+
+const VOLUME_SIZE: Record<Profile, string> = { small: "20Gi", medium: "50Gi", large: "150Gi" };
+
+/** The `alertmanagers[]` entry towards the hub, with files from the Secret mounted under {@link PROMETHEUS_SECRETS_DIR}. */
+function forwardingEntry(hub: HubForwarding): ReturnType<typeof prometheusAdditionalAlertmanager> {
+  const files = prometheusSecretFiles(hub.clientTlsSecret);
+  if (!files.caFile.startsWith(`${PROMETHEUS_SECRETS_DIR}/`)) throw new Error(`unexpected secret mount ${files.caFile}`);
+  return prometheusAdditionalAlertmanager({ url: hub.url, serverName: hub.serverName, tlsCertFile: files.certFile, keyFile: files.keyFile, caFile: files.caFile });
+}
+
+/** Name of the pod volume carrying the sidecar's gRPC TLS material. */
+const GRPC_TLS_VOLUME = "thanos-grpc-tls";
+
+/** Resources of the kube-state-metrics and node-exporter subcharts, and of the operator and its helpers. */
+function operatorAndExporters(profile: Profile): HelmValues {
+  return {
+    prometheusOperator: {
+      resources: res(profile, "operator"),
+      prometheusConfigReloader: { resources: res(profile, "config-reloader") },
+      admissionWebhooks: { patch: { resources: res(profile, "webhook-certgen") } },
+    },
+    "kube-state-metrics": { resources: res(profile, "kube-state-metrics") },
+    "prometheus-node-exporter": { resources: res(profile, "node-exporter") },
+  };
+}
+
+function res(profile: Profile, container: Parameters<typeof containerResources>[1]): HelmValues {
+  const r = containerResources(profile, container);
+  return { requests: { ...r.requests }, limits: { ...r.limits } };
+}
+
+/** Control-plane targets a managed cluster (EKS, GKE, AKS) never lets us scrape: monitors off, so no false "down" alerts. */
+const MANAGED_CONTROL_PLANE: HelmValues = {
+  kubeControllerManager: { enabled: false },
+  kubeScheduler: { enabled: false },
+  kubeEtcd: { enabled: false },
+};
+
+/**
+ * The spoke's kube-prometheus-stack values: Prometheus HA pair with Thanos sidecars,
+ * default rules (incl. the always-firing Watchdog), local Alertmanager, optional
+ * forwarding to the hub. Grafana runs only on the hub.
+ */
+export function kubePrometheusStackValues(p: KubePrometheusStackParams): HelmValues {
+  const replicas = spokeReplicas(p.profile, "single-binary");
+  const tlsDir = PATHS.grpcTls;
+  const hub = p.hubAlertmanager;
+  const storageSpec: Json = {
+    volumeClaimTemplate: {
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        resources: { requests: { storage: p.prometheusVolumeSize ?? VOLUME_SIZE[p.profile] } },
+        ...(p.storageClassName !== undefined ? { storageClassName: p.storageClassName } : {}),
+      },
+    },
+  };
+  return {
+    // Fixes object names (Alertmanager `kps-alertmanager`, Prometheus `kps-prometheus`) that endpoints.ts selects on.
+    fullnameOverride: RELEASES.prometheus,
+    defaultRules: { create: true },
+    grafana: { enabled: false },
+    ...MANAGED_CONTROL_PLANE,
+    ...operatorAndExporters(p.profile),
+    alertmanager: {
+      enabled: true,
+      alertmanagerSpec: {
+        replicas: replicas.alertmanager,
+        // The chart must not render its own config Secret: receivers hold webhook URLs (secrets).
+        useExistingSecret: true,
+        // `additionalConfig` is merged into the Alertmanager spec verbatim; `configSecret` itself is only a comment in values.yaml.
+        additionalConfig: { configSecret: p.alertmanagerConfigSecret },
+        podAntiAffinity: "soft",
+        resources: res(p.profile, "alertmanager"),
+      },
+    },
+    prometheus: {
+      enabled: true,
+      serviceAccount: { create: true, name: p.sidecarIdentity.serviceAccountName, annotations: { ...p.sidecarIdentity.annotations } },
+      // Headless service the spoke's local query discovers the sidecars through.
+      thanosService: { enabled: true },
+      thanosServiceMonitor: { enabled: true },
+      prometheusSpec: {
+        replicas: replicas.prometheus,
+        podAntiAffinity: p.profile === "small" ? "soft" : "hard",
+        podAntiAffinityTopologyKey: "kubernetes.io/hostname",
+        externalLabels: { ...p.labels },
+        // The only label that differs between the two replicas; Thanos deduplicates on it.
+        replicaExternalLabelName: REPLICA_LABEL,
+        retention: p.retention.local,
+        podMetadata: { labels: { ...p.sidecarIdentity.podLabels } },
+        resources: res(p.profile, "prometheus"),
+        storageSpec,
+        // Pick up ServiceMonitors, PodMonitors and rules of the other releases (Loki, Alloy, Thanos).
+        ruleSelectorNilUsesHelmValues: false,
+        serviceMonitorSelectorNilUsesHelmValues: false,
+        podMonitorSelectorNilUsesHelmValues: false,
+        probeSelectorNilUsesHelmValues: false,
+        scrapeConfigSelectorNilUsesHelmValues: false,
+        volumes: [{ name: GRPC_TLS_VOLUME, secret: { secretName: p.thanos.grpcTls.secretName } }],
+        secrets: hub ? [hub.clientTlsSecret] : [],
+        // Sent to both the local and the hub Alertmanager; the Watchdog heartbeat stays local.
+        additionalAlertManagerConfigs: hub ? [toJson(forwardingEntry(hub))] : [],
+        thanos: {
+          image: `quay.io/thanos/thanos:${p.thanos.version}`,
+          version: p.thanos.version,
+          objectStorageConfig: { existingSecret: { name: p.thanos.objstore.name, key: p.thanos.objstore.key } },
+          // The operator passes only the *File fields to the sidecar (--grpc-server-tls-*); the files come from our own volume.
+          grpcServerTlsConfig: {
+            certFile: `${tlsDir}/tls.crt`,
+            keyFile: `${tlsDir}/tls.key`,
+            ...(p.thanos.grpcTls.requireClientCert ? { caFile: `${tlsDir}/ca.crt` } : {}),
+          },
+          // Mounted only into the sidecar: Prometheus itself never sees the gRPC key.
+          volumeMounts: [{ name: GRPC_TLS_VOLUME, mountPath: tlsDir }],
+          resources: res(p.profile, "thanos-sidecar"),
+          logFormat: "json",
+        },
+      },
+    },
+  };
+}
+
+/** The hub's Alertmanager: ingesting alerts forwarded by spokes over mTLS. */
+export interface HubAlertmanagerValuesParams {
+  profile: Profile;
+  /** Secret holding the Alertmanager configuration under {@link ALERTMANAGER_CONFIG_KEY}. */
+  configSecret: string;
+  /**
+   * Secret with the hub Alertmanager's server certificate (`tls.crt`, `tls.key`) and `ca.crt`,
+   * the bundle of spoke CAs whose client certificates are accepted.
+   */
+  tlsSecret: string;
+  /** Image of the mTLS terminating proxy (ghostunnel), e.g. `ghostunnel/ghostunnel:v1.8.4`. */
+  tlsProxyImage: string;
+}
+
+/**
+ * kube-prometheus-stack on the hub, reduced to its Alertmanager (and the operator that runs
+ * it). Spokes reach it on {@link HUB_ALERTMANAGER}.targetPort: the operator fixes
+ * Alertmanager's own listener at 9093, so a sidecar terminates mTLS there and forwards to
+ * localhost; in-cluster clients (Thanos Ruler) keep using 9093.
+ */
+export function hubAlertmanagerValues(p: HubAlertmanagerValuesParams): HelmValues {
+  const tlsDir = "/etc/tls/alertmanager";
+  const replicas = p.profile === "small" ? 1 : 2;
+  return {
+    fullnameOverride: RELEASES.prometheus,
+    defaultRules: { create: false },
+    grafana: { enabled: false },
+    kubeStateMetrics: { enabled: false },
+    nodeExporter: { enabled: false },
+    ...MANAGED_CONTROL_PLANE,
+    prometheusOperator: {
+      resources: res(p.profile, "operator"),
+      prometheusConfigReloader: { resources: res(p.profile, "config-reloader") },
+      admissionWebhooks: { patch: { resources: res(p.profile, "webhook-certgen") } },
+    },
+    prometheus: { enabled: false },
+    alertmanager: {
+      enabled: true,
+      alertmanagerSpec: {
+        replicas,
+        useExistingSecret: true,
+        additionalConfig: { configSecret: p.configSecret },
+        podAntiAffinity: "soft",
+        resources: res(p.profile, "alertmanager"),
+        volumes: [{ name: "alertmanager-tls", secret: { secretName: p.tlsSecret } }],
+        containers: [
+          {
+            name: "tls-proxy",
+            image: p.tlsProxyImage,
+            args: [
+              "server",
+              `--listen=0.0.0.0:${HUB_ALERTMANAGER.targetPort}`,
+              "--target=127.0.0.1:9093",
+              `--cert=${tlsDir}/tls.crt`,
+              `--key=${tlsDir}/tls.key`,
+              // Client certificates must chain to a spoke CA; any spoke may forward.
+              `--cacert=${tlsDir}/ca.crt`,
+              "--allow-all",
+            ],
+            ports: [{ name: "https-spokes", containerPort: HUB_ALERTMANAGER.targetPort }],
+            volumeMounts: [{ name: "alertmanager-tls", mountPath: tlsDir, readOnly: true }],
+            resources: res(p.profile, "tls-proxy"),
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } },
+          },
+        ],
+      },
+    },
+  };
+}
