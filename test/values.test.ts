@@ -214,6 +214,21 @@ describe("kube-prometheus-stack 88.5.3 (spokes)", () => {
       assert.equal(at(v, "prometheus.prometheusSpec.retention"), c.retention.local);
     });
 
+    it(`${stack}: the two replicas' effective external labels (as the operator sets them) differ in ${REPLICA_LABEL} only`, () => {
+      // The operator adds `prometheus="<ns>/<name>"` to every replica and the replica label set to the pod name.
+      const spec = obj(at(v, "prometheus.prometheusSpec"));
+      const effective = (i: number): Record<string, string> => ({
+        ...(spec.externalLabels as Record<string, string>),
+        prometheus: `${c.namespace}/${RELEASES.prometheus}-prometheus`,
+        [String(spec.replicaExternalLabelName)]: `prometheus-${RELEASES.prometheus}-prometheus-${i}`,
+      });
+      const pods = Array.from({ length: Number(spec.replicas) }, (_, i) => effective(i));
+      assert.equal(pods.length, 2);
+      const differing = Object.keys(pods[0]).filter((k) => pods[0][k] !== pods[1][k]);
+      assert.deepEqual(differing, [REPLICA_LABEL]);
+      for (const k of ["cluster", "environment", "region", "cloud"]) assert.equal(pods[0][k], pods[1][k], k);
+    });
+
     it(`${stack}: Thanos sidecar uploads from a Secret reference and serves gRPC with mTLS`, () => {
       const thanos = obj(at(v, "prometheus.prometheusSpec.thanos"));
       assert.deepEqual(thanos.objectStorageConfig, { existingSecret: { name: "thanos-objstore", key: "objstore.yaml" } });
@@ -275,6 +290,8 @@ describe("kube-prometheus-stack 88.5.3 (spokes)", () => {
     assert.ok(arr(proxy.args).includes(`--listen=0.0.0.0:${HUB_ALERTMANAGER.targetPort}`));
     assert.ok(arr(proxy.args).includes("--cacert=/etc/tls/alertmanager/ca.crt"));
     assert.deepEqual(obj(arr(proxy.ports)[0]).containerPort, HUB_ALERTMANAGER.targetPort);
+    assert.deepEqual(proxy.resources, { ...containerResources("medium", "tls-proxy") });
+    assert.equal(at(v, "alertmanager.config"), undefined);
   });
 });
 
