@@ -62,6 +62,12 @@ export interface StorageOutputs {
   lokiStorage?: pulumi.Output<Record<string, unknown>>;
   /** Per workload: ServiceAccount annotations and pod labels that bind it to its cloud identity. */
   workloadIdentity: Partial<Record<BucketUser, { annotations: Record<string, string>; podLabels: Record<string, string> }>>;
+  /**
+   * The same bindings, resolved, for clouds whose identity ids exist only after creation (Azure:
+   * the client id the ServiceAccount annotation must carry). When set, consumers use it instead of
+   * {@link workloadIdentity}, whose annotations then lack those ids.
+   */
+  workloadIdentityOutput?: pulumi.Output<Partial<Record<BucketUser, { annotations: Record<string, string>; podLabels: Record<string, string> }>>>;
 }
 
 /** Arguments of a stack's static egress. */
