@@ -1,0 +1,555 @@
+/**
+ * Azure storage: grants plan, federated credentials, storage firewall, lifecycle policy, reader
+ * SAS rotation, objstore and Loki values against the upstream reference, and the resources the
+ * Storage component registers for stag-01 (recorded with the engine's monitor and Azure mock outputs).
+ */
+import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import {
+  AZURE_ROLES,
+  AZURE_TOKEN_AUDIENCE,
+  AZURE_WI_CLIENT_ID_ANNOTATION,
+  AZURE_WI_USE_LABEL,
+  AzureStorage,
+  DENY_BLOB_DELETE_CONDITION,
+  KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
+  STORAGE_ACCOUNT_NAME,
+  containerRetentionDays,
+  keyVaultName,
+  KEY_VAULT_NAME,
+  planGrants,
+  readerSasWindow,
+  renderAzureObjstore,
+  renderFederatedCredential,
+  renderLokiAzureStorage,
+  renderManagementPolicy,
+  renderNetworkRuleSet,
+  renderReaderSasParameters,
+  renderSasPolicy,
+  roleAssignmentGuid,
+  roleDefinitionId,
+  sasSignedIp,
+  softDeleteDays,
+  storageAccountName,
+  storageIpRules,
+  storageSku,
+  subnetId,
+  type GrantsInput,
+} from "../components/clouds/azure";
+import type { StorageArgs } from "../components/clouds/types";
+import { durationDays } from "../components/config";
+import { REPO_DIR, isSecretValue, reveal, type RecordedResource } from "./engine";
+import { recordAzure, stackConfig, valueOf } from "./azure-harness";
+import { REFERENCE_DIR, referenceYaml, unknownKeyPaths } from "./support/reference";
+
+const CONTRIBUTOR = AZURE_ROLES["Storage Blob Data Contributor"];
+const READER = AZURE_ROLES["Storage Blob Data Reader"];
+const refs = { namespace: "observability" };
+const writers = {
+  sidecar: { ...refs, serviceAccount: "prometheus" },
+  compactor: { ...refs, serviceAccount: "thanos-compactor" },
+  loki: { ...refs, serviceAccount: "loki" },
+};
+const store = { ...refs, serviceAccount: "thanos-store" };
+const full: GrantsInput = { containers: ["metrics", "logs"], writers, store, hubReader: true };
+const SUB = "3f2a9c1e-7b4d-4e8a-9c6f-1d2e3f4a5b6c";
+const SUBNET = subnetId(SUB, "rg-net", "vnet-1", "snet-nodes");
+
+/** Field names of an interface in the provider's storage input types (the schema the provider accepts). */
+function providerFields(iface: string, ns = "storage"): Set<string> {
+  const text = readFileSync(join(REPO_DIR, "node_modules/@pulumi/azure-native/types/input.d.ts"), "utf8");
+  const block = text.slice(text.indexOf(`export declare namespace ${ns} {`));
+  const start = block.indexOf(`interface ${iface} {`);
+  assert.ok(start >= 0, `interface ${iface} not found in @pulumi/azure-native ${ns} input types`);
+  const body = block.slice(start, block.indexOf("\n    }", start));
+  return new Set([...body.matchAll(/^\s{8}(\w+)\??:/gm)].map((m) => m[1]));
+}
+
+function assertFields(obj: object, iface: string): void {
+  const known = providerFields(iface);
+  for (const k of Object.keys(obj)) assert.ok(known.has(k), `${iface} has no field ${k}`);
+}
+
+describe("grants plan", () => {
+  const plan = planGrants(full);
+  const of = (p: string): typeof plan => plan.filter((g) => g.principal === p);
+
+  it("Contributor only for the spoke's own federated writers, Reader only for the store and the hub", () => {
+    const contributors = plan.filter((g) => g.roleId === CONTRIBUTOR).map((g) => g.principal).sort();
+    assert.deepEqual(contributors, ["compactor", "loki", "sidecar"]);
+    for (const g of plan.filter((x) => x.roleId === CONTRIBUTOR)) assert.equal(g.via, "rbac", `${g.principal} writes through its federated identity`);
+    const readers = plan.filter((g) => g.roleId === READER).map((g) => g.principal).sort();
+    assert.deepEqual(readers, ["hub-reader", "store"]);
+    assert.equal(CONTRIBUTOR, "ba92f5b4-2d11-453d-a403-e96b0029c9fe");
+    assert.equal(READER, "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1");
+  });
+
+  it("each principal gets exactly its intended container", () => {
+    const pairs = plan.map((g) => `${g.principal}:${g.container}:${g.role}`).sort();
+    assert.deepEqual(pairs, [
+      "compactor:metrics:Storage Blob Data Contributor",
+      "hub-reader:metrics:Storage Blob Data Reader",
+      "loki:logs:Storage Blob Data Contributor",
+      "sidecar:metrics:Storage Blob Data Contributor",
+      "store:metrics:Storage Blob Data Reader",
+    ]);
+  });
+
+  it("only the compactor can delete metrics: the sidecar's Contributor excludes blob delete", () => {
+    assert.equal(of("sidecar")[0].condition, DENY_BLOB_DELETE_CONDITION);
+    assert.match(DENY_BLOB_DELETE_CONDITION, /!\(ActionMatches\{'Microsoft\.Storage\/storageAccounts\/blobServices\/containers\/blobs\/delete'\}\)/);
+    assert.equal(of("compactor")[0].condition, undefined);
+  });
+
+  it("the hub reader only reads and lists, and only the metrics container, through a SAS", () => {
+    const [g] = of("hub-reader");
+    assert.equal(of("hub-reader").length, 1);
+    assert.equal(g.via, "sas");
+    assert.equal(g.container, "metrics");
+    assert.equal(g.sasPermissions, "rl");
+  });
+
+  it("a stack without the hub reader or the store grants them nothing", () => {
+    const p = planGrants({ ...full, hubReader: false, store: undefined });
+    assert.ok(!p.some((g) => g.principal === "hub-reader" || g.principal === "store"));
+  });
+
+  it("refuses a writer whose container the stack does not own", () => {
+    assert.throws(() => planGrants({ ...full, containers: ["metrics"] }), /loki needs the logs container/);
+  });
+});
+
+describe("federated identity credentials", () => {
+  it("issuer, subject and audience are exact", () => {
+    const issuer = "https://germanywestcentral.oic.prod-aks.azure.com/t/c/";
+    assert.deepEqual(renderFederatedCredential(issuer, writers.compactor), {
+      issuer,
+      subject: "system:serviceaccount:observability:thanos-compactor",
+      audiences: ["api://AzureADTokenExchange"],
+    });
+    assert.equal(AZURE_TOKEN_AUDIENCE, "api://AzureADTokenExchange");
+  });
+});
+
+describe("storage firewall", () => {
+  it("default Deny, no bypass, the cluster subnet as VNet rule, the hub as IP rules (CKV_AZURE_35)", () => {
+    const rules = renderNetworkRuleSet({ subnetId: SUBNET, hubIps: ["203.0.113.11", "203.0.113.10/32", "203.0.113.11"] });
+    assert.equal(rules.defaultAction, "Deny");
+    assert.equal(rules.bypass, "None");
+    assert.deepEqual(rules.virtualNetworkRules, [{ virtualNetworkResourceId: `/subscriptions/${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-1/subnets/snet-nodes`, action: "Allow" }]);
+    assert.deepEqual(rules.ipRules, [{ iPAddressOrRange: "203.0.113.10", action: "Allow" }, { iPAddressOrRange: "203.0.113.11", action: "Allow" }]);
+    assertFields(rules, "NetworkRuleSetArgs");
+    assertFields(rules.ipRules[0], "IPRuleArgs");
+    assertFields(rules.virtualNetworkRules[0], "VirtualNetworkRuleArgs");
+  });
+
+  it("without a hub there are no IP rules at all", () => {
+    assert.deepEqual(renderNetworkRuleSet({ subnetId: SUBNET, hubIps: [] }).ipRules, []);
+  });
+
+  it("IP rules take what Azure accepts: no /31-/32 CIDR, no private, no IPv6", () => {
+    assert.deepEqual(storageIpRules("198.51.100.7/32"), ["198.51.100.7"]);
+    assert.deepEqual(storageIpRules("198.51.100.7/31"), ["198.51.100.6", "198.51.100.7"]);
+    assert.deepEqual(storageIpRules("198.51.100.0/24"), ["198.51.100.0/24"]);
+    for (const bad of ["10.1.2.3", "172.20.0.1", "192.168.1.1/32", "2001:db8::1", "not-an-ip"]) assert.throws(() => storageIpRules(bad), bad);
+  });
+});
+
+describe("lifecycle policy", () => {
+  const retention = { raw: "15d", fiveMinutes: "90d", oneHour: "1y", logs: "30d", local: "12h", noncurrentVersions: "7d" };
+  const policy = renderManagementPolicy(["metrics", "logs"], retention);
+
+  it("metrics after the longest tier, logs after their retention, versions after noncurrentVersions", () => {
+    const rule = (c: string): (typeof policy.rules)[number] => {
+      const r = policy.rules.find((x) => x.definition.filters.prefixMatch.includes(`${c}/`));
+      assert.ok(r !== undefined, c);
+      return r;
+    };
+    assert.equal(rule("metrics").definition.actions.baseBlob.delete.daysAfterModificationGreaterThan, 365);
+    assert.equal(rule("logs").definition.actions.baseBlob.delete.daysAfterModificationGreaterThan, 30);
+    for (const c of ["metrics", "logs"]) {
+      assert.equal(rule(c).definition.actions.version.delete.daysAfterCreationGreaterThan, 7);
+      assert.deepEqual(rule(c).definition.filters.blobTypes, ["blockBlob"]);
+      assert.equal(rule(c).enabled, true);
+      assert.match(rule(c).name, /^[A-Za-z0-9]+$/, "rule names are alphanumeric");
+    }
+    assert.equal(containerRetentionDays("metrics", { ...retention, raw: "400d" }), 400, "raw longer than every other tier wins");
+  });
+
+  it("only rules for the containers the stack owns", () => {
+    assert.deepEqual(renderManagementPolicy(["metrics"], retention).rules.map((r) => r.definition.filters.prefixMatch), [["metrics/"]]);
+  });
+
+  it("uses only fields the provider knows", () => {
+    const r = policy.rules[0];
+    assertFields(r, "ManagementPolicyRuleArgs");
+    assertFields(r.definition, "ManagementPolicyDefinitionArgs");
+    assertFields(r.definition.filters, "ManagementPolicyFilterArgs");
+    assertFields(r.definition.actions, "ManagementPolicyActionArgs");
+    assertFields(r.definition.actions.baseBlob, "ManagementPolicyBaseBlobArgs");
+    assertFields(r.definition.actions.baseBlob.delete, "DateAfterModificationArgs");
+    assertFields(r.definition.actions.version.delete, "DateAfterCreationArgs");
+  });
+
+  it("soft delete follows noncurrentVersions within Azure's 1-365 days", () => {
+    assert.equal(softDeleteDays(retention), 7);
+    assert.equal(softDeleteDays({ ...retention, noncurrentVersions: "2y" }), 365);
+  });
+});
+
+describe("hub reader SAS", () => {
+  it("a new SAS each window, and the one the hub holds outlives the boundary by one window", () => {
+    const days = 30;
+    const start = Date.UTC(2026, 0, 1);
+    let prev = readerSasWindow(new Date(start), days);
+    for (let d = 1; d < 400; d++) {
+      const now = new Date(start + d * 86400_000);
+      const w = readerSasWindow(now, days);
+      assert.ok(Date.parse(w.start) <= now.getTime() && now.getTime() < Date.parse(w.expiry), "valid when issued");
+      assert.equal(Date.parse(w.expiry) - Date.parse(w.start), 2 * days * 86400_000);
+      if (w.window === prev.window) assert.deepEqual(w, prev, "same window, same parameters: the same token, no churn");
+      else {
+        assert.equal(w.window, prev.window + 1);
+        assert.ok(Date.parse(prev.expiry) - now.getTime() >= (days - 1) * 86400_000, "the previous SAS stays valid for about a window");
+      }
+      prev = w;
+    }
+    assert.throws(() => readerSasWindow(new Date(), 0));
+  });
+
+  it("container scope, read+list, HTTPS only, signed with key1, IP-bound", () => {
+    const p = renderReaderSasParameters({ accountName: "obsacct", resourceGroupName: "rg", container: "metrics", hubIps: ["203.0.113.10"], now: new Date(Date.UTC(2026, 5, 1)), rotationDays: 30 });
+    assert.equal(p.canonicalizedResource, "/blob/obsacct/metrics");
+    assert.equal(p.resource, "c");
+    assert.equal(p.permissions, "rl");
+    assert.equal(p.protocols, "https");
+    assert.equal(p.keyToSign, "key1");
+    assert.equal(p.iPAddressOrRange, "203.0.113.10");
+  });
+
+  it("signedIp: one address, a range within one /24, or none (the firewall binds) when further apart", () => {
+    assert.equal(sasSignedIp(["203.0.113.10"]), "203.0.113.10");
+    assert.equal(sasSignedIp(["203.0.113.12", "203.0.113.10/32"]), "203.0.113.10-203.0.113.12");
+    assert.equal(sasSignedIp(["203.0.113.10", "198.51.100.7"]), undefined);
+    assert.equal(sasSignedIp([]), undefined);
+  });
+
+  it("the account's SAS policy blocks anything valid longer than a reader SAS", () => {
+    const policy = renderSasPolicy(30);
+    assert.equal(policy.expirationAction, "Block");
+    const m = /^([0-9]+)\.00:00:00$/.exec(policy.sasExpirationPeriod);
+    assert.ok(m !== null);
+    const w = readerSasWindow(new Date(), 30);
+    const validDays = (Date.parse(w.expiry) - Date.parse(w.start)) / 86400_000;
+    assert.ok(Number(m[1]) >= validDays && Number(m[1]) <= validDays + 1);
+    assertFields(policy, "SasPolicyArgs");
+  });
+});
+
+describe("Thanos objstore and Loki values against the reference", () => {
+  const reference = referenceYaml("thanos-v0.42.4/objstore-azure.yaml");
+
+  it("writer config: type AZURE, account and container, no secret, no user_assigned_id, no container creation", () => {
+    const doc = parse(renderAzureObjstore({ storageAccount: "obsacct", container: "metrics" })) as { type: string; config: Record<string, unknown> };
+    assert.equal(doc.type, (reference as { type: string }).type);
+    assert.deepEqual(doc.config, { storage_account: "obsacct", container: "metrics", endpoint: "blob.core.windows.net", storage_create_container: false });
+    assert.deepEqual(unknownKeyPaths(doc, reference), []);
+  });
+
+  it("reader config: the SAS in a connection string without an account key", () => {
+    const doc = parse(renderAzureObjstore({ storageAccount: "obsacct", container: "metrics", sasToken: "?sv=2022-11-02&sr=c&sp=rl&sig=abc%3D" })) as { config: Record<string, unknown> };
+    assert.equal(doc.config.storage_connection_string, "BlobEndpoint=https://obsacct.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&sr=c&sp=rl&sig=abc%3D");
+    assert.equal(doc.config.storage_account_key, undefined);
+    assert.equal(doc.config.storage_account, "obsacct", "Thanos requires the account name even with a connection string");
+    assert.deepEqual(unknownKeyPaths(doc, reference), []);
+  });
+
+  it("Loki storage values are known to the loki 18.11.0 chart", () => {
+    const text = readFileSync(join(REFERENCE_DIR, "charts/loki-18.11.0/values.yaml"), "utf8");
+    const values = parse(text) as { loki: { storage: Record<string, unknown> } };
+    // bucketNames is documented as a commented block in the chart's values; take its keys from there.
+    const block = /^ {4}# bucketNames:\n((?: {4}# {3}\w+: .*\n)+)/m.exec(text);
+    assert.ok(block !== null, "the chart documents loki.storage.bucketNames");
+    const bucketNames = Object.fromEntries([...block[1].matchAll(/# {3}(\w+):/g)].map((m) => [m[1], "x"]));
+    const ref = { loki: { ...values.loki, storage: { ...values.loki.storage, bucketNames } } };
+    const doc = { loki: renderLokiAzureStorage("obsacct", "logs") };
+    assert.deepEqual(unknownKeyPaths(doc, ref), []);
+    assert.equal(doc.loki.storage.type, "azure");
+    assert.deepEqual(doc.loki.storage.bucketNames, { chunks: "logs", ruler: "logs" });
+    assert.deepEqual(doc.loki.storage.azure, { accountName: "obsacct", useManagedIdentity: false, useFederatedToken: true });
+  });
+});
+
+describe("names", () => {
+  it("storage account names are valid, stable, and differ across subscriptions and stacks", () => {
+    const a = storageAccountName("stag-01", SUB);
+    assert.match(a, STORAGE_ACCOUNT_NAME);
+    assert.equal(a, storageAccountName("stag-01", SUB));
+    assert.notEqual(a, storageAccountName("stag-01", "11111111-1111-4111-8111-111111111111"));
+    assert.notEqual(a, storageAccountName("stag-02", SUB));
+    assert.match(storageAccountName("a-very-long-stack-name-that-goes-on-01", SUB), STORAGE_ACCOUNT_NAME);
+    assert.match(keyVaultName("a-very-long-stack-name-that-goes-on-01", SUB), KEY_VAULT_NAME);
+  });
+
+  it("role assignment names are name-based GUIDs of scope, principal and role", () => {
+    const g = roleAssignmentGuid("/scope", "p1", CONTRIBUTOR);
+    assert.match(g, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(g, roleAssignmentGuid("/scope", "p1", CONTRIBUTOR));
+    assert.notEqual(g, roleAssignmentGuid("/scope", "p2", CONTRIBUTOR));
+    assert.notEqual(g, roleAssignmentGuid("/scope", "p1", READER));
+    assert.notEqual(g, roleAssignmentGuid("/scope2", "p1", CONTRIBUTOR));
+  });
+
+  it("zone-redundant storage where the region has zones, never geo-redundant", () => {
+    assert.equal(storageSku("germanywestcentral"), "Standard_ZRS");
+    assert.equal(storageSku("germanynorth"), "Standard_LRS");
+  });
+});
+
+// ---- the component, recorded ---------------------------------------------------------------
+
+function inputs(r: RecordedResource): Record<string, unknown> {
+  return reveal(r.inputs) as Record<string, unknown>;
+}
+
+describe("Storage component on stag-01", async () => {
+  const config = stackConfig("stag-01");
+  assert.ok(config.cloud === "azure");
+  const hubIps = ["203.0.113.10", "203.0.113.11"];
+  const args: StorageArgs = { retention: config.retention, buckets: ["metrics", "logs"], writers, store, hubEgressIps: hubIps, ownEgressIps: ["198.51.100.20"], readerRotationDays: 30 };
+  const now = new Date(Date.UTC(2026, 5, 1));
+  const { resources, result: storage } = await recordAzure(config, "st", (ctx) => new AzureStorage("st", { ...args, context: ctx, now }));
+  const ofType = (t: string): RecordedResource[] => resources.filter((r) => r.type === t);
+  const one = (t: string): RecordedResource => {
+    const all = ofType(t);
+    assert.equal(all.length, 1, t);
+    return all[0];
+  };
+  const account = one("azure-native:storage:StorageAccount");
+  const containers = ofType("azure-native:storage:BlobContainer");
+  const container = (role: string): RecordedResource => {
+    const c = containers.find((x) => x.name === `st-${role}`);
+    assert.ok(c !== undefined, role);
+    return c;
+  };
+  const sub = config.cluster.subscriptionId;
+
+  it("registers the component with its type token", () => {
+    assert.ok(resources.some((r) => r.type === "sovereign:azure:Storage" && r.name === "st"));
+  });
+
+  it("the storage account meets the Azure checklist", () => {
+    const i = inputs(account);
+    assert.equal(i.allowBlobPublicAccess, false, "CIS 9.3.8 / CKV2_AZURE_47");
+    assert.equal(i.enableHttpsTrafficOnly, true, "CKV_AZURE_3");
+    assert.equal(i.minimumTlsVersion, "TLS1_2", "CKV_AZURE_44");
+    assert.equal(i.kind, "StorageV2");
+    assert.deepEqual(i.sku, { name: "Standard_ZRS" });
+    assert.equal(i.location, "germanywestcentral");
+    assert.equal(i.accountName, storageAccountName("stag-01", sub));
+    assert.equal((i.encryption as { requireInfrastructureEncryption: boolean }).requireInfrastructureEncryption, true, "infrastructure encryption");
+    assert.equal((i.encryption as { keySource: string }).keySource, "Microsoft.Storage");
+    assert.deepEqual(i.networkRuleSet, renderNetworkRuleSet({ subnetId: subnetId(sub, config.network.resourceGroup, config.network.virtualNetwork, config.network.subnet), hubIps }));
+    assert.equal((i.networkRuleSet as { defaultAction: string }).defaultAction, "Deny", "CKV_AZURE_35");
+    // The documented trade-off: shared keys stay on only because the hub reader needs a SAS; a policy caps every SAS.
+    assert.equal(i.allowSharedKeyAccess, true);
+    assert.deepEqual(i.sasPolicy, renderSasPolicy(30));
+    assert.equal(i.publicNetworkAccess, "Enabled");
+    assert.equal(i.allowCrossTenantReplication, false);
+    const tags = i.tags as Record<string, string>;
+    for (const [k, v] of Object.entries({ cluster: "stag-01", environment: "stag", region: "germanywestcentral", cloud: "azure", "sovereignty-zone": "de" })) assert.equal(tags[k], v, k);
+    const accountArgs = readFileSync(join(REPO_DIR, "node_modules/@pulumi/azure-native/storage/storageAccount.d.ts"), "utf8");
+    const known = new Set([...accountArgs.slice(accountArgs.indexOf("export interface StorageAccountArgs")).matchAll(/^\s{4}(\w+)\??:/gm)].map((m) => m[1]));
+    for (const k of Object.keys(i)) assert.ok(known.has(k), `StorageAccountArgs has no field ${k}`);
+    assertFields(i.encryption as object, "EncryptionArgs");
+  });
+
+  it("data stores are protected and retained: resource group, account, containers", () => {
+    const rg = one("azure-native:resources:ResourceGroup");
+    assert.equal(inputs(rg).resourceGroupName, "rg-stag-01-observability");
+    for (const r of [rg, account, ...containers]) assert.ok(r.options.protect && r.options.retainOnDelete, `${r.name} protected and retained`);
+  });
+
+  it("versioning, blob and container soft delete (CKV2_AZURE_38), before any container exists", () => {
+    const svc = one("azure-native:storage:BlobServiceProperties");
+    const i = inputs(svc);
+    assert.equal(i.isVersioningEnabled, true);
+    assert.deepEqual(i.deleteRetentionPolicy, { enabled: true, days: durationDays(config.retention.noncurrentVersions) });
+    assert.deepEqual(i.containerDeleteRetentionPolicy, { enabled: true, days: durationDays(config.retention.noncurrentVersions) });
+    for (const c of containers) assert.ok(c.options.dependsOn.includes(svc.urn), c.name);
+  });
+
+  it("private containers metrics and logs, and the lifecycle policy from the retention config", () => {
+    assert.deepEqual(containers.map((c) => inputs(c).containerName).sort(), ["logs", "metrics"]);
+    for (const c of containers) assert.equal(inputs(c).publicAccess, "None");
+    const policy = one("azure-native:storage:ManagementPolicy");
+    assert.deepEqual(inputs(policy).policy, renderManagementPolicy(["metrics", "logs"], config.retention));
+    assert.equal(inputs(policy).managementPolicyName, "default");
+  });
+
+  it("one identity per workload, federated only with its own ServiceAccount on this cluster", () => {
+    const ids = ofType("azure-native:managedidentity:UserAssignedIdentity");
+    const fics = ofType("azure-native:managedidentity:FederatedIdentityCredential");
+    const users = { ...writers, store };
+    assert.deepEqual(ids.map((r) => r.name).sort(), Object.keys(users).map((u) => `st-${u}-id`).sort());
+    assert.equal(fics.length, Object.keys(users).length, "no federated credential for the hub");
+    for (const [user, ref] of Object.entries(users)) {
+      const id = ids.find((r) => r.name === `st-${user}-id`);
+      const fic = fics.find((r) => r.name === `st-${user}-fic`);
+      assert.ok(id !== undefined && fic !== undefined, user);
+      const f = inputs(fic);
+      assert.equal(f.issuer, config.cluster.oidcIssuerUrl);
+      assert.equal(f.subject, `system:serviceaccount:${ref.namespace}:${ref.serviceAccount}`);
+      assert.deepEqual(f.audiences, ["api://AzureADTokenExchange"]);
+      assert.equal(f.resourceName, id.outputs.name);
+    }
+  });
+
+  it("role assignments are exactly the plan's RBAC grants, at container scope, to this stack's identities", () => {
+    const ras = ofType("azure-native:authorization:RoleAssignment").map(inputs);
+    const principalOf = new Map(ofType("azure-native:managedidentity:UserAssignedIdentity").map((r) => [String(r.outputs.principalId), r.name.replace(/^st-/, "").replace(/-id$/, "")]));
+    const scopeOf = new Map(containers.map((c) => [c.id, String(inputs(c).containerName)]));
+    const actual = ras.map((r) => `${principalOf.get(String(r.principalId))}:${scopeOf.get(String(r.scope))}:${String(r.roleDefinitionId)}`).sort();
+    const expected = planGrants(full).filter((g) => g.via === "rbac").map((g) => `${g.principal}:${g.container}:${roleDefinitionId(sub, g.roleId)}`).sort();
+    assert.deepEqual(actual, expected);
+    for (const r of ras) {
+      assert.equal(r.principalType, "ServicePrincipal");
+      assert.equal(r.roleAssignmentName, roleAssignmentGuid(String(r.scope), String(r.principalId), String(r.roleDefinitionId).split("/").pop() ?? ""));
+      assert.match(String(r.scope), /\/blobServices\/default\/containers\/(metrics|logs)$/, "never account scope");
+    }
+    const sidecar = ras.find((r) => principalOf.get(String(r.principalId)) === "sidecar");
+    assert.equal(sidecar?.condition, DENY_BLOB_DELETE_CONDITION);
+    assert.equal(sidecar?.conditionVersion, "2.0");
+  });
+
+  it("workload identity bindings carry each identity's client id and the webhook label", async () => {
+    const resolved = await valueOf(storage.workloadIdentityOutput);
+    for (const user of ["sidecar", "compactor", "loki", "store"] as const) {
+      const id = resources.find((r) => r.name === `st-${user}-id`);
+      assert.ok(id !== undefined);
+      assert.deepEqual(resolved[user], { annotations: { [AZURE_WI_CLIENT_ID_ANNOTATION]: id.outputs.clientId }, podLabels: { [AZURE_WI_USE_LABEL]: "true" } });
+      assert.deepEqual(storage.workloadIdentity[user]?.podLabels, { [AZURE_WI_USE_LABEL]: "true" });
+    }
+  });
+
+  it("the hub reader: a secret read-only objstore with a container SAS bound to the hub", async () => {
+    assert.ok(storage.readonlyObjstore !== undefined);
+    assert.equal(await pulumi.isSecret(storage.readonlyObjstore), true);
+    const doc = parse(await valueOf(storage.readonlyObjstore)) as { type: string; config: Record<string, string> };
+    assert.deepEqual(unknownKeyPaths(doc, referenceYaml("thanos-v0.42.4/objstore-azure.yaml")), []);
+    assert.equal(doc.config.container, "metrics");
+    const accountName = String(account.outputs.name);
+    assert.equal(doc.config.storage_account, accountName);
+    const m = /^BlobEndpoint=https:\/\/([a-z0-9]+)\.blob\.core\.windows\.net\/;SharedAccessSignature=(.+)$/.exec(doc.config.storage_connection_string);
+    assert.ok(m !== null, doc.config.storage_connection_string);
+    assert.equal(m[1], accountName);
+    const q = new URLSearchParams(m[2]);
+    assert.equal(q.get("sr"), "c");
+    assert.equal(q.get("sp"), "rl");
+    assert.equal(q.get("spr"), "https");
+    assert.equal(q.get("sip"), "203.0.113.10-203.0.113.11");
+    assert.equal(q.get("se"), readerSasWindow(now, 30).expiry);
+    assert.ok((q.get("sig") ?? "").length > 0);
+    assert.equal(doc.config.storage_account_key, undefined, "the account key is never exported");
+  });
+
+  it("the writer objstore has no secret and is not one; Loki points at the logs container with a federated token", async () => {
+    assert.equal(await pulumi.isSecret(storage.writerObjstore), false);
+    const doc = parse(await valueOf(storage.writerObjstore)) as { config: Record<string, unknown> };
+    assert.deepEqual(doc.config, { storage_account: account.outputs.name, container: "metrics", endpoint: "blob.core.windows.net", storage_create_container: false });
+    assert.ok(storage.lokiStorage !== undefined);
+    const loki = (await valueOf(storage.lokiStorage)) as { storage: { bucketNames: { chunks: string }; azure: { accountName: string; useFederatedToken: boolean } } };
+    assert.equal(loki.storage.bucketNames.chunks, container("logs").outputs.name);
+    assert.equal(loki.storage.azure.accountName, account.outputs.name);
+    assert.equal(loki.storage.azure.useFederatedToken, true);
+  });
+
+  it("every child uses the stack's explicit azure-native provider, pinned to the stack's subscription and region", () => {
+    for (const r of resources.filter((x) => x.custom && !x.type.startsWith("pulumi:providers:"))) assert.match(String(r.provider), /pulumi:providers:azure-native::st-azure::/, r.name);
+    const provider = resources.find((r) => r.type === "pulumi:providers:azure-native" && r.name === "st-azure");
+    assert.ok(provider !== undefined);
+    const p = inputs(provider);
+    assert.equal(p.subscriptionId, sub);
+    assert.equal(p.tenantId, config.cluster.tenantId);
+    assert.equal(p.location, "germanywestcentral");
+  });
+});
+
+describe("Storage component without a hub reader", async () => {
+  const config = stackConfig("stag-01");
+  const { resources, result } = await recordAzure(config, "nohub", (ctx) =>
+    new AzureStorage("nohub", { retention: config.retention, buckets: ["metrics"], writers: { sidecar: writers.sidecar, compactor: writers.compactor }, ownEgressIps: [], readerRotationDays: 30, context: ctx }),
+  );
+
+  it("shared key access is disabled (CKV2_AZURE_40), no SAS, no IP rules, no reader", async () => {
+    const [account] = resources.filter((r) => r.type === "azure-native:storage:StorageAccount");
+    const i = inputs(account);
+    assert.equal(i.allowSharedKeyAccess, false);
+    assert.equal(i.sasPolicy, undefined);
+    assert.deepEqual((i.networkRuleSet as { ipRules: unknown[] }).ipRules, []);
+    assert.equal(result.readonlyObjstore, undefined);
+    assert.equal(result.lokiStorage, undefined);
+    assert.equal(resources.filter((r) => r.type === "azure-native:storage:BlobContainer").length, 1);
+    assert.equal(resources.filter((r) => r.type === "azure-native:managedidentity:UserAssignedIdentity").length, 2);
+  });
+});
+
+describe("Storage component with a customer-managed key", async () => {
+  const config = stackConfig("stag-01", (v) => {
+    v.encryption = { mode: "customer" };
+  });
+  const { resources } = await recordAzure(config, "cmk", (ctx) =>
+    new AzureStorage("cmk", { retention: config.retention, buckets: ["metrics", "logs"], writers, store, ownEgressIps: [], readerRotationDays: 30, context: ctx }),
+  );
+  const one = (t: string): RecordedResource => {
+    const all = resources.filter((r) => r.type === t);
+    assert.equal(all.length, 1, t);
+    return all[0];
+  };
+
+  it("the key lives in a purge-protected RBAC vault, rotates, and is protected", () => {
+    const vault = one("azure-native:keyvault:Vault");
+    const key = one("azure-native:keyvault:Key");
+    const p = inputs(vault).properties as Record<string, unknown>;
+    assert.equal(p.enablePurgeProtection, true);
+    assert.equal(p.enableRbacAuthorization, true);
+    assert.equal(p.tenantId, config.cluster.tenantId);
+    assert.deepEqual(p.networkAcls, { defaultAction: "Deny", bypass: "AzureServices" });
+    const kp = inputs(key).properties as { kty: string; rotationPolicy: { lifetimeActions: { trigger: { timeAfterCreate: string } }[] } };
+    assert.equal(kp.kty, "RSA-HSM");
+    assert.equal(kp.rotationPolicy.lifetimeActions[0].trigger.timeAfterCreate, "P90D");
+    for (const r of [vault, key]) assert.ok(r.options.protect && r.options.retainOnDelete, r.name);
+  });
+
+  it("the account encrypts with the key through its own identity, which may only wrap/unwrap with that key", () => {
+    const account = one("azure-native:storage:StorageAccount");
+    const key = one("azure-native:keyvault:Key");
+    const vault = one("azure-native:keyvault:Vault");
+    const cmkId = resources.find((r) => r.name === "cmk-cmk-id");
+    const grant = resources.find((r) => r.name === "cmk-cmk-grant");
+    assert.ok(cmkId !== undefined && grant !== undefined);
+    const g = inputs(grant);
+    assert.equal(g.scope, key.id, "key scope, not vault");
+    assert.equal(g.principalId, cmkId.outputs.principalId);
+    assert.equal(g.roleDefinitionId, roleDefinitionId(config.cluster.subscriptionId, KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER));
+    const e = inputs(account).encryption as { keySource: string; requireInfrastructureEncryption: boolean; keyVaultProperties: { keyName: string; keyVaultUri: string; keyVersion?: string }; encryptionIdentity: { encryptionUserAssignedIdentity: string } };
+    assert.equal(e.keySource, "Microsoft.Keyvault");
+    assert.equal(e.requireInfrastructureEncryption, true);
+    assert.equal(e.keyVaultProperties.keyName, key.outputs.name);
+    assert.equal(e.keyVaultProperties.keyVaultUri, (vault.outputs.properties as { vaultUri: string }).vaultUri);
+    assert.equal(e.keyVaultProperties.keyVersion, undefined, "versionless: follows rotation");
+    assert.equal(e.encryptionIdentity.encryptionUserAssignedIdentity, cmkId.id);
+    assert.deepEqual(inputs(account).identity, { type: "UserAssigned", userAssignedIdentities: [cmkId.id] });
+    assert.ok(account.options.dependsOn.includes(grant.urn), "the account waits for the key grant");
+    assertFields(e, "EncryptionArgs");
+  });
+
+  it("no shared keys without a hub reader, even with CMK", () => {
+    assert.equal(inputs(one("azure-native:storage:StorageAccount")).allowSharedKeyAccess, false);
+    assert.ok(!resources.some((r) => isSecretValue(r.inputs.allowSharedKeyAccess)));
+  });
+});
