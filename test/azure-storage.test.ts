@@ -502,6 +502,7 @@ describe("Storage component with a customer-managed key", async () => {
   const config = stackConfig("stag-01", (v) => {
     v.encryption = { mode: "customer" };
   });
+  assert.ok(config.cloud === "azure");
   const { resources } = await recordAzure(config, "cmk", (ctx) =>
     new AzureStorage("cmk", { retention: config.retention, buckets: ["metrics", "logs"], writers, store, ownEgressIps: [], readerRotationDays: 30, context: ctx }),
   );
