@@ -113,7 +113,11 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
     const rg = new resources.ResourceGroup(`${name}-rg`, { resourceGroupName: dataResourceGroupName(ctx.stack), location, tags: ctx.labels }, data);
     this.resourceGroupName = rg.name;
 
-    // The cluster subnet needs the Microsoft.Storage service endpoint for this rule to admit it (see README).
+    // The VNet rule admits the cluster only if its node subnet has the Microsoft.Storage service
+    // endpoint (az network vnet subnet update --service-endpoints Microsoft.Storage): without it, the
+    // writers' traffic arrives from the NAT's public addresses, which same-region IP rules ignore, and
+    // Azure refuses the rule. The subnet belongs to the network owner, so this is a prerequisite, not
+    // something this stack changes.
     const clusterSubnet = subnetId(sub, network.resourceGroup, network.virtualNetwork, network.subnet);
     this.networkRuleSet = pulumi.output(args.hubEgressIps ?? []).apply((ips) => renderNetworkRuleSet({ subnetId: clusterSubnet, hubIps: ips }));
 
