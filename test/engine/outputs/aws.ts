@@ -10,9 +10,20 @@ function regionOf(reg: Pick<MockRegistration, "inputs" | "providerInputs">): str
   return str(reg.inputs.region, str(reg.providerInputs.region, "eu-central-1"));
 }
 
+/** A provider input: providers receive non-string inputs as JSON text. */
+function providerInput(reg: Pick<MockRegistration, "providerInputs">, key: string): unknown {
+  const v = reg.providerInputs[key];
+  if (typeof v !== "string") return v;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+}
+
 /** The account of the provider (`allowedAccountIds[0]`), as the real provider would be pinned. */
 function accountOf(reg: Pick<MockRegistration, "providerInputs">): string {
-  const ids = reg.providerInputs.allowedAccountIds;
+  const ids = providerInput(reg, "allowedAccountIds");
   return Array.isArray(ids) && typeof ids[0] === "string" ? ids[0] : "123456789012";
 }
 
@@ -35,7 +46,7 @@ function iamId(ctx: MockContext, reg: MockRegistration, prefix: string, salt: st
 
 /** A tag map with the provider's default tags merged in, as `tagsAll` reports it. */
 function tagsAll(reg: MockRegistration): Record<string, unknown> {
-  const defaults = (reg.providerInputs.defaultTags ?? {}) as { tags?: Record<string, unknown> };
+  const defaults = (providerInput(reg, "defaultTags") ?? {}) as { tags?: Record<string, unknown> };
   const own = (reg.inputs.tags ?? {}) as Record<string, unknown>;
   return { ...(defaults.tags ?? {}), ...own };
 }
