@@ -25,3 +25,20 @@ export const HUB_ALERTMANAGER = {
   targetPort: 9443,
   selector: { "app.kubernetes.io/name": "alertmanager", alertmanager: `${RELEASES.prometheus}-alertmanager` },
 } as const;
+
+/**
+ * Kubernetes ServiceAccounts of the workloads that touch buckets. Cloud identities are bound
+ * to exactly these names, so a pod under any other account gets no bucket access.
+ */
+export const SERVICE_ACCOUNTS = {
+  /** Prometheus pods, whose Thanos sidecar uploads blocks. */
+  sidecar: "prometheus",
+  compactor: "thanos-compactor",
+  loki: "loki",
+  /** A spoke's own store gateway (`spoke-query`). */
+  store: "thanos-store",
+  /** The hub's ruler, writing its blocks to the hub's bucket. */
+  ruler: "thanos-ruler",
+  /** The hub's store gateway over its own bucket. */
+  hubStore: "thanos-store-hub",
+} as const;

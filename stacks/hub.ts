@@ -5,10 +5,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HubConfig } from "../components/config";
 import { CONTRACT_VERSION, readSpoke, selectSpokes, SPOKES_ENV, type SpokeView } from "../components/contracts";
-import { HUB_ALERTMANAGER } from "../components/endpoints";
+import { cloudModule, type CloudContext } from "../components/clouds";
+import { HUB_ALERTMANAGER, SERVICE_ACCOUNTS } from "../components/endpoints";
 import { ExposedEndpoint } from "../components/exposure";
 import { Cluster } from "../components/kube";
-import { k8sLabels } from "../components/labels";
+import { k8sLabels, resourceLabels } from "../components/labels";
 import { caBundle, StackPki, tlsSecret } from "../components/pki";
 
 /** Reads every wired spoke; all broken spokes are reported together, before any resource. */
@@ -23,8 +24,25 @@ async function readSpokes(config: HubConfig): Promise<SpokeView[]> {
 export async function hubProgram(config: HubConfig): Promise<Record<string, unknown>> {
   const spokes = await readSpokes(config);
 
-  const cluster = new Cluster(config.stack, { kubeconfig: config.kubeconfig, namespace: config.namespace, labels: k8sLabels(config, "namespace") });
-  const k8sOpts = { provider: cluster.provider };
+  const ns = config.namespace;
+
+  const cloud = cloudModule(config.cloud);
+  const provider = cloud.createProvider(`${config.stack}-${config.cloud}`, config);
+  const ctx: CloudContext = { stack: config.stack, config, labels: resourceLabels(config), provider };
+  const egress = cloud.createEgress(`${config.stack}-egress`, ctx, { egress: config.egress });
+  // The hub's own data: the ruler's global SLI blocks. No compactor runs on the hub (checklist);
+  // lifecycle rules bound the bucket instead, and nothing read from a spoke is ever written here.
+  const storage = cloud.createStorage(`${config.stack}-storage`, ctx, {
+    retention: config.retention,
+    buckets: ["metrics"],
+    writers: { sidecar: { namespace: ns, serviceAccount: SERVICE_ACCOUNTS.ruler } },
+    store: { namespace: ns, serviceAccount: SERVICE_ACCOUNTS.hubStore },
+    ownEgressIps: egress.egressIps,
+    readerRotationDays: 30,
+  });
+
+  const cluster = new Cluster(config.stack, { kubeconfig: config.kubeconfig, namespace: ns, labels: k8sLabels(config, "namespace") });
+  const k8sOpts = { provider: cluster.provider, dependsOn: [cluster] };
   const pki = new StackPki(`${config.stack}-pki`, {
     stack: config.stack,
     caValidityHours: config.pki.caValidityHours,
@@ -38,22 +56,22 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
   const queryClient = pki.issue(`${config.stack}-thanos-query-client`, { ...leaf, usage: "client", commonName: `${config.stack}-thanos-query` });
   const grafanaClient = pki.issue(`${config.stack}-grafana-client`, { ...leaf, usage: "client", commonName: `${config.stack}-grafana` });
   const alertmanagerServer = pki.issue(`${config.stack}-alertmanager-server`, { ...leaf, usage: "server", commonName: config.endpoints.alertmanager, dnsNames: [config.endpoints.alertmanager] });
-  tlsSecret("thanos-query-client-tls", { namespace: cluster.namespace, certificate: queryClient, trustedCaPem: spokeCas, labels: k8sLabels(config, "thanos") }, k8sOpts);
-  tlsSecret("grafana-client-tls", { namespace: cluster.namespace, certificate: grafanaClient, trustedCaPem: spokeCas, labels: k8sLabels(config, "grafana") }, k8sOpts);
-  tlsSecret("alertmanager-tls", { namespace: cluster.namespace, certificate: alertmanagerServer, trustedCaPem: spokeCas, labels: k8sLabels(config, "alertmanager") }, k8sOpts);
+  tlsSecret("thanos-query-client-tls", { namespace: ns, certificate: queryClient, trustedCaPem: spokeCas, labels: k8sLabels(config, "thanos") }, k8sOpts);
+  tlsSecret("grafana-client-tls", { namespace: ns, certificate: grafanaClient, trustedCaPem: spokeCas, labels: k8sLabels(config, "grafana") }, k8sOpts);
+  tlsSecret("alertmanager-tls", { namespace: ns, certificate: alertmanagerServer, trustedCaPem: spokeCas, labels: k8sLabels(config, "alertmanager") }, k8sOpts);
 
   const forwarders = spokes.filter((s) => s.exposed).flatMap((s) => s.egressIps);
   if (forwarders.length > 0) {
     new ExposedEndpoint("alertmanager-spokes", {
-      namespace: cluster.namespace,
+      namespace: ns,
       labels: k8sLabels(config, "alertmanager"),
       selector: { ...HUB_ALERTMANAGER.selector },
       ports: [{ name: "https", port: HUB_ALERTMANAGER.port, targetPort: HUB_ALERTMANAGER.targetPort }],
       allowedIps: forwarders,
       clusterCidrs: config.network.cidrs,
-      annotations: {},
+      annotations: cloud.loadBalancerAnnotations(),
       allowSameNamespace: true,
-    }, { providers: [cluster.provider] });
+    }, { providers: [cluster.provider], dependsOn: [cluster] });
   }
 
   return {
@@ -62,6 +80,8 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
     name: config.stack,
     cloud: config.cloud,
     region: config.region,
+    egressIps: egress.egressIps,
+    buckets: { metrics: storage.metricsBucket },
     spokes: spokes.map((s) => s.name),
     clientCaPem: pki.trustBundle,
     alertmanager: { url: `https://${config.endpoints.alertmanager}`, serverName: config.endpoints.alertmanager, caPem: pki.trustBundle },

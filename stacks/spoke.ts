@@ -1,15 +1,17 @@
 /**
- * A spoke: sovereign storage, identities, egress, PKI and workloads of one cloud/region.
- * Composition only; every decision lives in a component or a renderer.
+ * A spoke: sovereign storage, identities, egress, PKI, exposure and workloads of one
+ * cloud/region. Composition only; every decision lives in a component or a renderer.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { cloudModule, type CloudContext } from "../components/clouds";
 import type { SpokeConfig } from "../components/config";
 import { CONTRACT_VERSION, readHub } from "../components/contracts";
+import { LOKI_GATEWAY, SERVICE_ACCOUNTS, THANOS_QUERY } from "../components/endpoints";
+import { ExposedEndpoint } from "../components/exposure";
 import { Cluster } from "../components/kube";
-import { externalLabels, k8sLabels } from "../components/labels";
+import { externalLabels, k8sLabels, resourceLabels } from "../components/labels";
 import { StackPki, tlsSecret } from "../components/pki";
-import { LOKI_GATEWAY, THANOS_QUERY } from "../components/endpoints";
-
 
 export async function spokeProgram(config: SpokeConfig): Promise<Record<string, unknown>> {
   const hubRead = await readHub(config.hub.stack);
@@ -18,9 +20,29 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
     pulumi.log.warn(`spoke ${config.stack} exposes nothing: ${hubRead.error.message}`);
   }
   const hub = hubRead.ok ? hubRead.value : undefined;
+  const ns = config.namespace;
 
-  const cluster = new Cluster(config.stack, { kubeconfig: config.kubeconfig, namespace: config.namespace, labels: k8sLabels(config, "namespace") });
-  const k8sOpts = { provider: cluster.provider };
+  const cloud = cloudModule(config.cloud);
+  const provider = cloud.createProvider(`${config.stack}-${config.cloud}`, config);
+  const ctx: CloudContext = { stack: config.stack, config, labels: resourceLabels(config), provider };
+  const egress = cloud.createEgress(`${config.stack}-egress`, ctx, { egress: config.egress });
+  const storage = cloud.createStorage(`${config.stack}-storage`, ctx, {
+    retention: config.retention,
+    buckets: ["metrics", "logs"],
+    writers: {
+      sidecar: { namespace: ns, serviceAccount: SERVICE_ACCOUNTS.sidecar },
+      compactor: { namespace: ns, serviceAccount: SERVICE_ACCOUNTS.compactor },
+      loki: { namespace: ns, serviceAccount: SERVICE_ACCOUNTS.loki },
+    },
+    store: config.queryPath === "spoke-query" ? { namespace: ns, serviceAccount: SERVICE_ACCOUNTS.store } : undefined,
+    // Only a hub that reads the bucket gets a credential for it.
+    hubEgressIps: hub !== undefined && config.queryPath === "hub-store" ? hub.egressIps : undefined,
+    ownEgressIps: egress.egressIps,
+    readerRotationDays: config.hubReader.rotationDays,
+  });
+
+  const cluster = new Cluster(config.stack, { kubeconfig: config.kubeconfig, namespace: ns, labels: k8sLabels(config, "namespace") });
+  const k8sOpts = { provider: cluster.provider, dependsOn: [cluster] };
 
   const pki = new StackPki(`${config.stack}-pki`, {
     stack: config.stack,
@@ -33,11 +55,31 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
   const lokiCert = pki.issue(`${config.stack}-loki-server`, { ...leaf, usage: "server", commonName: config.endpoints.loki, dnsNames: [config.endpoints.loki] });
   const alertClient = pki.issue(`${config.stack}-alertmanager-client`, { ...leaf, usage: "client", commonName: `${config.stack}-prometheus` });
 
+  // The hub's Loki datasource logs in with this password; the gateway keeps only its bcrypt hash.
+  const lokiPassword = new random.RandomPassword(`${config.stack}-loki-hub-password`, { length: 40, special: false });
+
   if (hub !== undefined) {
     // Servers the hub dials require a client certificate from the hub's CA.
-    tlsSecret("thanos-grpc-tls", { namespace: cluster.namespace, certificate: thanosCert, trustedCaPem: hub.clientCaPem, labels: k8sLabels(config, "thanos") }, k8sOpts);
-    tlsSecret("loki-gateway-tls", { namespace: cluster.namespace, certificate: lokiCert, trustedCaPem: hub.clientCaPem, labels: k8sLabels(config, "loki") }, k8sOpts);
-    tlsSecret("alertmanager-hub-client-tls", { namespace: cluster.namespace, certificate: alertClient, trustedCaPem: hub.alertmanager.caPem, labels: k8sLabels(config, "prometheus") }, k8sOpts);
+    tlsSecret("thanos-grpc-tls", { namespace: ns, certificate: thanosCert, trustedCaPem: hub.clientCaPem, labels: k8sLabels(config, "thanos") }, k8sOpts);
+    tlsSecret("loki-gateway-tls", { namespace: ns, certificate: lokiCert, trustedCaPem: hub.clientCaPem, labels: k8sLabels(config, "loki") }, k8sOpts);
+    tlsSecret("alertmanager-hub-client-tls", { namespace: ns, certificate: alertClient, trustedCaPem: hub.alertmanager.caPem, labels: k8sLabels(config, "prometheus") }, k8sOpts);
+
+    const exposure = { namespace: ns, allowedIps: hub.egressIps, clusterCidrs: config.network.cidrs, annotations: cloud.loadBalancerAnnotations() };
+    new ExposedEndpoint("thanos-query-hub", {
+      ...exposure,
+      labels: k8sLabels(config, "thanos"),
+      selector: { ...THANOS_QUERY.selector },
+      ports: [{ name: "grpc", port: THANOS_QUERY.port, targetPort: THANOS_QUERY.port }],
+      allowSameNamespace: false,
+    }, { providers: [cluster.provider], dependsOn: [cluster] });
+    new ExposedEndpoint("loki-gateway-hub", {
+      ...exposure,
+      labels: k8sLabels(config, "loki"),
+      selector: { ...LOKI_GATEWAY.selector },
+      ports: [{ name: "https", port: LOKI_GATEWAY.port, targetPort: LOKI_GATEWAY.targetPort }],
+      // The node agent pushes from this namespace.
+      allowSameNamespace: true,
+    }, { providers: [cluster.provider], dependsOn: [cluster] });
   }
 
   return {
@@ -50,8 +92,12 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
     environment: config.environment,
     queryPath: config.queryPath,
     labels: externalLabels(config),
+    egressIps: egress.egressIps,
     exposed: hub !== undefined,
     thanos: { endpoint: `${config.endpoints.thanos}:${THANOS_QUERY.port}`, serverName: config.endpoints.thanos, caPem: pki.trustBundle },
-    loki: { url: `https://${config.endpoints.loki}${LOKI_GATEWAY.port === 443 ? "" : `:${LOKI_GATEWAY.port}`}`, serverName: config.endpoints.loki, caPem: pki.trustBundle, username: `hub-${config.stack}` },
+    loki: { url: `https://${config.endpoints.loki}`, serverName: config.endpoints.loki, caPem: pki.trustBundle, username: `hub-${config.stack}` },
+    buckets: { metrics: storage.metricsBucket, logs: storage.logsBucket },
+    lokiPassword: lokiPassword.result,
+    ...(storage.readonlyObjstore !== undefined ? { objstoreReadonly: storage.readonlyObjstore } : {}),
   };
 }

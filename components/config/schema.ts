@@ -279,6 +279,8 @@ const spokeSchema = z.strictObject({
   queryPath: z.enum(["hub-store", "spoke-query"]).default("hub-store"),
   endpoints: z.strictObject({ thanos: hostname, loki: hostname }),
   loki: z.strictObject({ mode: z.enum(["single-binary", "simple-scalable"]).default("single-binary") }).default({ mode: "single-binary" }),
+  /** The hub's read-only credential is replaced every `rotationDays`, the previous one staying valid one more period. */
+  hubReader: z.strictObject({ rotationDays: z.int().min(1).max(365).default(30) }).default({ rotationDays: 30 }),
   alerting: alertingSpoke,
 });
 

@@ -50,9 +50,16 @@ export const spokeExportsSchema = z.object({
   buckets: z.object({ metrics: nonEmpty, logs: nonEmpty }),
   /** Basic-auth password of the spoke's Loki gateway (secret). */
   lokiPassword: nonEmpty,
-  /** Thanos objstore config (YAML) with the hub's read-only credential (secret). */
-  objstoreReadonly: nonEmpty,
+  /** Thanos objstore config (YAML) with the hub's read-only credential (secret); `hub-store` spokes only. */
+  objstoreReadonly: nonEmpty.optional(),
+}).superRefine((v, ctx) => {
+  if (v.queryPath === "hub-store" && v.objstoreReadonly === undefined) {
+    ctx.addIssue({ code: "custom", path: ["objstoreReadonly"], message: "required when queryPath is hub-store: the hub reads this spoke's bucket" });
+  }
 });
+
+/** Every output name of the spoke contract. */
+const SPOKE_KEYS = ["contractVersion", "role", "name", "cloud", "region", "sovereigntyZone", "environment", "queryPath", "labels", "egressIps", "exposed", "thanos", "loki", "buckets", "lokiPassword", "objstoreReadonly"] as const;
 
 /** Schema of the hub's stack outputs. */
 export const hubExportsSchema = z.object({
@@ -78,7 +85,7 @@ export const HUB_SECRET_KEYS = [] as const;
 
 type SpokeSecret = (typeof SPOKE_SECRET_KEYS)[number];
 /** A spoke as the hub sees it: plain public fields, secrets kept as secret Outputs. */
-export type SpokeView = Omit<SpokeExports, SpokeSecret> & { [K in SpokeSecret]: pulumi.Output<string> };
+export type SpokeView = Omit<SpokeExports, SpokeSecret> & { lokiPassword: pulumi.Output<string>; objstoreReadonly?: pulumi.Output<string> };
 
 /** A stack's outputs failed its contract. */
 export class ContractError extends Error {
@@ -148,7 +155,7 @@ export type ReadResult<T> = { ok: true; value: T } | { ok: false; error: Error }
 export async function readSpoke(stack: string, opts?: pulumi.CustomResourceOptions): Promise<ReadResult<SpokeView>> {
   const ref = new pulumi.StackReference(`spoke-${stack}`, { name: qualifiedStack(stack) }, opts);
   try {
-    const { values, secret } = await readOutputs(ref, Object.keys(spokeExportsSchema.shape));
+    const { values, secret } = await readOutputs(ref, SPOKE_KEYS);
     const parsed = parseSpokeExports(stack, values);
     const leaked = SPOKE_SECRET_KEYS.filter((k) => !secret.has(k) && values[k] !== undefined);
     if (leaked.length > 0) {
@@ -156,7 +163,11 @@ export async function readSpoke(stack: string, opts?: pulumi.CustomResourceOptio
     }
     return {
       ok: true,
-      value: { ...parsed, lokiPassword: pulumi.secret(parsed.lokiPassword), objstoreReadonly: pulumi.secret(parsed.objstoreReadonly) },
+      value: {
+        ...parsed,
+        lokiPassword: pulumi.secret(parsed.lokiPassword),
+        objstoreReadonly: parsed.objstoreReadonly === undefined ? undefined : pulumi.secret(parsed.objstoreReadonly),
+      },
     };
   } catch (e) {
     if (e instanceof ContractError) return { ok: false, error: e };

@@ -123,7 +123,7 @@ export function fleetMarkdown(runs: readonly StackRun[], extraSections: readonly
     const id = s.stack.replace(/-/g, "_");
     out.push(`  subgraph ${id}_zone["${String(o.cloud ?? "?")} ${String(o.region ?? "?")} (zone ${String(o.sovereigntyZone ?? "?")})"]`, `    ${id}["spoke ${s.stack}"]`, `    ${id}_bucket[("buckets")]`, `    ${id} -->|writes| ${id}_bucket`, "  end");
     for (const h of hubs) {
-      const path = o.queryPath === "spoke-query" ? "mTLS gRPC to local query" : "read-only bucket + mTLS sidecars";
+      const path = o.queryPath === "spoke-query" ? "mTLS gRPC to local query" : "read-only bucket; mTLS local query for recent blocks";
       out.push(`  ${h.stack.replace(/-/g, "_")} -.->|${path}| ${o.queryPath === "spoke-query" ? id : `${id}_bucket`}`);
     }
   }
