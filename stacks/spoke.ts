@@ -11,7 +11,8 @@ import { LOKI_GATEWAY, SERVICE_ACCOUNTS, THANOS_QUERY } from "../components/endp
 import { ExposedEndpoint } from "../components/exposure";
 import { Cluster } from "../components/kube";
 import { externalLabels, k8sLabels, resourceLabels } from "../components/labels";
-import { StackPki, tlsSecret } from "../components/pki";
+import { caBundle, StackPki, tlsSecret } from "../components/pki";
+import { internalThanosNames, SPOKE_SECRETS, SpokeWorkloads } from "../components/workloads/spoke";
 
 export async function spokeProgram(config: SpokeConfig): Promise<Record<string, unknown>> {
   const hubRead = await readHub(config.hub.stack);
@@ -58,11 +59,31 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
   // The hub's Loki datasource logs in with this password; the gateway keeps only its bcrypt hash.
   const lokiPassword = new random.RandomPassword(`${config.stack}-loki-hub-password`, { length: 40, special: false });
 
+  // The servers the hub dials require a client certificate from the hub's CA. Without a readable
+  // hub they trust only this spoke's own CA: nothing outside the spoke can connect (fail closed).
+  const hubClientCa = hub !== undefined ? pulumi.output(hub.clientCaPem) : pki.trustBundle;
+  tlsSecret(SPOKE_SECRETS.queryServerTls, { namespace: ns, certificate: thanosCert, trustedCaPem: hubClientCa, labels: k8sLabels(config, "thanos") }, k8sOpts);
+  tlsSecret(SPOKE_SECRETS.lokiGatewayTls, { namespace: ns, certificate: lokiCert, trustedCaPem: hubClientCa, labels: k8sLabels(config, "loki") }, k8sOpts);
+  // Inside the cluster: sidecars and the store gateway accept the local query's client cert (spoke CA)
+  // and the hub's client CA, which the sidecar contract asks for.
+  const internalNames = internalThanosNames(ns);
+  const internalServer = pki.issue(`${config.stack}-thanos-internal-server`, { ...leaf, usage: "server", commonName: internalNames.sidecars, dnsNames: [internalNames.sidecars, internalNames.store] });
+  const internalClient = pki.issue(`${config.stack}-thanos-internal-client`, { ...leaf, usage: "client", commonName: `${config.stack}-thanos-query` });
+  const internalTrust = pulumi.all([hubClientCa, pki.trustBundle]).apply(([a, b]) => caBundle([a, b]));
+  tlsSecret(SPOKE_SECRETS.internalServerTls, { namespace: ns, certificate: internalServer, trustedCaPem: internalTrust, labels: k8sLabels(config, "thanos") }, k8sOpts);
+  tlsSecret(SPOKE_SECRETS.internalClientTls, { namespace: ns, certificate: internalClient, trustedCaPem: pki.trustBundle, labels: k8sLabels(config, "thanos") }, k8sOpts);
+
+  const workloads = new SpokeWorkloads(`${config.stack}-workloads`, {
+    config,
+    hubAlertmanager: hub !== undefined ? { url: hub.alertmanager.url, serverName: hub.alertmanager.serverName } : undefined,
+    writerObjstore: storage.writerObjstore,
+    lokiStorage: requireOutput(storage.lokiStorage, config.stack, "lokiStorage"),
+    identities: storage.workloadIdentityOutput ?? storage.workloadIdentity,
+    htpasswd: pulumi.interpolate`hub-${config.stack}:${lokiPassword.bcryptHash}`,
+  }, { providers: [cluster.provider], dependsOn: [cluster, storage] });
+
   if (hub !== undefined) {
-    // Servers the hub dials require a client certificate from the hub's CA.
-    tlsSecret("thanos-grpc-tls", { namespace: ns, certificate: thanosCert, trustedCaPem: hub.clientCaPem, labels: k8sLabels(config, "thanos") }, k8sOpts);
-    tlsSecret("loki-gateway-tls", { namespace: ns, certificate: lokiCert, trustedCaPem: hub.clientCaPem, labels: k8sLabels(config, "loki") }, k8sOpts);
-    tlsSecret("alertmanager-hub-client-tls", { namespace: ns, certificate: alertClient, trustedCaPem: hub.alertmanager.caPem, labels: k8sLabels(config, "prometheus") }, k8sOpts);
+    tlsSecret(SPOKE_SECRETS.hubAlertmanagerClientTls, { namespace: ns, certificate: alertClient, trustedCaPem: hub.alertmanager.caPem, labels: k8sLabels(config, "prometheus") }, k8sOpts);
 
     const exposure = { namespace: ns, allowedIps: hub.egressIps, clusterCidrs: config.network.cidrs, annotations: cloud.loadBalancerAnnotations() };
     new ExposedEndpoint("thanos-query-hub", {
@@ -99,5 +120,11 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
     buckets: { metrics: storage.metricsBucket, logs: storage.logsBucket },
     lokiPassword: lokiPassword.result,
     ...(storage.readonlyObjstore !== undefined ? { objstoreReadonly: storage.readonlyObjstore } : {}),
+    footprint: workloads.footprint,
   };
+}
+
+function requireOutput<T>(v: pulumi.Output<T> | undefined, stack: string, what: string): pulumi.Output<T> {
+  if (v === undefined) throw new Error(`stack ${stack}: the cloud module produced no ${what}`);
+  return v;
 }

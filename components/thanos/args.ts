@@ -55,7 +55,9 @@ export function compactArgs(p: CompactParams): string[] {
     `--retention.resolution-5m=${p.retention.fiveMinutes}`,
     `--retention.resolution-1h=${p.retention.oneHour}`,
     `--delete-delay=${p.deleteDelay}`,
+    // Vertical compaction merges the HA pair's blocks; penalty dedup is the algorithm for HA Prometheus.
     `--deduplication.replica-label=${REPLICA_LABEL}`,
+    "--deduplication.func=penalty",
     `--compact.concurrency=${p.concurrency}`,
     "--block-discovery-strategy=recursive",
   ];

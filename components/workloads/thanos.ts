@@ -6,12 +6,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { GRPC_PORT, HTTP_PORT } from "../thanos/args";
+import type { ContainerResources } from "./resources";
 
-/** Requests and limits of one container. */
-export interface ContainerResources {
-  requests: { cpu: string; memory: string };
-  limits: { cpu: string; memory: string };
-}
 
 /** A volume of a Thanos pod. */
 export type ThanosVolume =
@@ -135,6 +131,8 @@ export interface ThanosWorkloadArgs {
   params: ThanosWorkloadParams;
   /** ServiceAccount annotations binding the pod to its cloud identity. */
   serviceAccountAnnotations: pulumi.Input<Record<string, string>>;
+  /** Pod labels the cloud identity needs (Azure workload identity), known only after the identity exists. */
+  podLabels?: pulumi.Input<Record<string, string>>;
   /** Files of the component's config Secret (objstore config may hold credentials). */
   configFiles?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Name of the config Secret (mounted by a `secret` volume in params). */
@@ -161,10 +159,22 @@ export class ThanosWorkload extends pulumi.ComponentResource {
     if (args.reloadableFiles !== undefined && args.reloadableConfigMapName !== undefined) {
       deps.push(new k8s.core.v1.ConfigMap(`${name}-reloadable`, { metadata: { name: args.reloadableConfigMapName, namespace: p.namespace, labels: p.labels }, data: args.reloadableFiles }, { parent: this }));
     }
-    const controller = renderController(p);
     const childOpts = { parent: this, dependsOn: deps };
-    if (controller.kind === "StatefulSet") new k8s.apps.v1.StatefulSet(name, { metadata: controller.metadata, spec: controller.spec }, childOpts);
-    else new k8s.apps.v1.Deployment(name, { metadata: controller.metadata, spec: controller.spec }, childOpts);
+    const rendered = pulumi.output(args.podLabels ?? {}).apply((extra) => renderController({ ...p, podLabels: { ...p.podLabels, ...extra } }));
+    const metadata = renderController(p).metadata;
+    if (p.kind === "StatefulSet") {
+      const spec = rendered.apply((c) => {
+        if (c.kind !== "StatefulSet") throw new Error(`${p.name}: expected a StatefulSet`);
+        return c.spec;
+      });
+      new k8s.apps.v1.StatefulSet(name, { metadata, spec }, childOpts);
+    } else {
+      const spec = rendered.apply((c) => {
+        if (c.kind !== "Deployment") throw new Error(`${p.name}: expected a Deployment`);
+        return c.spec;
+      });
+      new k8s.apps.v1.Deployment(name, { metadata, spec }, childOpts);
+    }
     const svc = renderService(p);
     const service = new k8s.core.v1.Service(`${name}-svc`, { metadata: svc.metadata, spec: svc.spec }, { parent: this });
     const pdb = renderPdb(p);

@@ -1,0 +1,246 @@
+/**
+ * The workloads of a spoke: kube-prometheus-stack (Prometheus HA pair + Thanos sidecar,
+ * local Alertmanager), the Thanos compactor, the local query the hub dials (and a store
+ * gateway with `spoke-query`), Loki with its mTLS gateway, Alloy, and the pipeline-alive rules.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { prometheusRule, spokeAlertmanagerConfig, spokeRuleGroups, toYaml } from "../alerting";
+import type { BucketUser } from "../clouds/types";
+import type { SpokeConfig } from "../config";
+import { RELEASES, SERVICE_ACCOUNTS, THANOS_QUERY } from "../endpoints";
+import { externalLabels, k8sLabels } from "../labels";
+import { compactArgs, PATHS, queryArgs, renderEndpointConfig, storeArgs } from "../thanos/args";
+import { containerResources, totalRequests, type SpokeFootprint } from "./resources";
+import { ThanosWorkload, type ThanosVolume } from "./thanos";
+import { alloyValues, ALERTMANAGER_CONFIG_KEY, kubePrometheusStackValues, LOKI_HTPASSWD_KEY, lokiPushUrl, lokiStorageSchema, lokiValues } from "./values";
+
+/** Chart repositories of the pinned charts (grafana-community hosts loki and grafana since 2026). */
+export const CHART_REPOS = {
+  kubePrometheusStack: "https://prometheus-community.github.io/helm-charts",
+  loki: "https://grafana-community.github.io/helm-charts",
+  grafana: "https://grafana-community.github.io/helm-charts",
+  alloy: "https://grafana.github.io/helm-charts",
+} as const;
+
+/** Secret names the workloads mount. */
+export const SPOKE_SECRETS = {
+  objstore: "thanos-objstore",
+  alertmanagerConfig: "alertmanager-config",
+  lokiHtpasswd: "loki-gateway-htpasswd",
+  /** Server cert of the local query, dialled by the hub; `ca.crt` is the hub's client CA. */
+  queryServerTls: "thanos-grpc-tls",
+  /** Server cert of the sidecars and store gateway inside the cluster. */
+  internalServerTls: "thanos-internal-tls",
+  /** Client cert the local query presents to the sidecars and store gateway. */
+  internalClientTls: "thanos-internal-client-tls",
+  lokiGatewayTls: "loki-gateway-tls",
+  hubAlertmanagerClientTls: "alertmanager-hub-client-tls",
+} as const;
+
+/** In-cluster names the internal server certificate carries. */
+export function internalThanosNames(namespace: string): { sidecars: string; store: string } {
+  return { sidecars: `${RELEASES.prometheus}-thanos-discovery.${namespace}.svc`, store: `thanos-store.${namespace}.svc` };
+}
+
+/** Identity bindings per workload, as the cloud module resolved them. */
+export type IdentityBindings = Partial<Record<BucketUser, { annotations: Record<string, string>; podLabels: Record<string, string> }>>;
+
+export interface SpokeWorkloadsArgs {
+  config: SpokeConfig;
+  /** Forward alerts to the hub: its Alertmanager URL and server name; omitted when the hub is unreadable. */
+  hubAlertmanager?: { url: string; serverName: string };
+  writerObjstore: pulumi.Input<string>;
+  lokiStorage: pulumi.Input<Record<string, unknown>>;
+  identities: pulumi.Input<IdentityBindings>;
+  /** `user:bcrypt` line for the gateway (the hub's Loki datasource user). */
+  htpasswd: pulumi.Input<string>;
+}
+
+function hash(s: string): string {
+  return createHash("sha256").update(s).digest("hex").slice(0, 16);
+}
+
+/** Everything running in a spoke's cluster. */
+export class SpokeWorkloads extends pulumi.ComponentResource {
+  /** Requested CPU and memory of the spoke (per-node agents separately). */
+  public readonly footprint: SpokeFootprint;
+
+  constructor(name: string, args: SpokeWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("sovereign:workloads:SpokeWorkloads", name, {}, opts);
+    const { config } = args;
+    const ns = config.namespace;
+    const child = { parent: this };
+    const image = `quay.io/thanos/thanos:${config.versions.thanos}`;
+    const spokeQuery = config.queryPath === "spoke-query";
+    const identities = pulumi.output(args.identities);
+    const identity = (user: BucketUser): pulumi.Output<{ annotations: Record<string, string>; podLabels: Record<string, string> }> =>
+      identities.apply((ids) => {
+        const id = ids[user];
+        if (id === undefined) throw new Error(`stack ${config.stack}: no cloud identity for ${user}`);
+        return id;
+      });
+
+    const objstore = new k8s.core.v1.Secret(`${name}-objstore`, {
+      metadata: { name: SPOKE_SECRETS.objstore, namespace: ns, labels: k8sLabels(config, "thanos") },
+      stringData: { "objstore.yaml": args.writerObjstore },
+    }, child);
+    const amConfig = new k8s.core.v1.Secret(`${name}-alertmanager-config`, {
+      metadata: { name: SPOKE_SECRETS.alertmanagerConfig, namespace: ns, labels: k8sLabels(config, "alertmanager") },
+      stringData: {
+        [ALERTMANAGER_CONFIG_KEY]: pulumi.secret(toYaml(spokeAlertmanagerConfig({ receiverUrl: config.alerting.receiver.url, deadMansSwitchUrl: config.alerting.deadMansSwitch.url }))),
+      },
+    }, child);
+    const htpasswd = new k8s.core.v1.Secret(`${name}-loki-htpasswd`, {
+      metadata: { name: SPOKE_SECRETS.lokiHtpasswd, namespace: ns, labels: k8sLabels(config, "loki") },
+      stringData: { [LOKI_HTPASSWD_KEY]: pulumi.secret(args.htpasswd) },
+    }, child);
+
+    const kpsValues = identity("sidecar").apply((id) =>
+      kubePrometheusStackValues({
+        profile: config.profile,
+        labels: externalLabels(config),
+        retention: { local: config.retention.local },
+        thanos: { version: config.versions.thanos, objstore: { name: SPOKE_SECRETS.objstore, key: "objstore.yaml" }, grpcTls: { secretName: SPOKE_SECRETS.internalServerTls, requireClientCert: true } },
+        sidecarIdentity: { serviceAccountName: SERVICE_ACCOUNTS.sidecar, ...id },
+        alertmanagerConfigSecret: SPOKE_SECRETS.alertmanagerConfig,
+        hubAlertmanager: args.hubAlertmanager !== undefined && config.alerting.forwardToHub ? { ...args.hubAlertmanager, clientTlsSecret: SPOKE_SECRETS.hubAlertmanagerClientTls } : undefined,
+      }),
+    );
+    const kps = new k8s.helm.v3.Release(`${name}-kube-prometheus-stack`, {
+      name: RELEASES.prometheus,
+      chart: "kube-prometheus-stack",
+      version: config.versions.kubePrometheusStack,
+      repositoryOpts: { repo: CHART_REPOS.kubePrometheusStack },
+      namespace: ns,
+      values: kpsValues,
+      maxHistory: 10,
+      timeout: 900,
+    }, { ...child, dependsOn: [objstore, amConfig] });
+
+    const lokiVals = pulumi.all([identity("loki"), args.lokiStorage]).apply(([id, storage]) =>
+      lokiValues({
+        profile: config.profile,
+        mode: config.loki.mode,
+        // Cloud modules hand over the chart's `loki` block; its `storage` part is what the renderer takes.
+        storage: lokiStorageSchema.parse((storage as { storage?: unknown }).storage ?? storage),
+        retention: { logs: config.retention.logs },
+        identity: { serviceAccountName: SERVICE_ACCOUNTS.loki, ...id },
+        gateway: { htpasswdSecret: SPOKE_SECRETS.lokiHtpasswd, tlsSecret: SPOKE_SECRETS.lokiGatewayTls },
+      }),
+    );
+    const loki = new k8s.helm.v3.Release(`${name}-loki`, {
+      name: RELEASES.loki,
+      chart: "loki",
+      version: config.versions.loki,
+      repositoryOpts: { repo: CHART_REPOS.loki },
+      namespace: ns,
+      values: lokiVals,
+      maxHistory: 10,
+      timeout: 900,
+    }, { ...child, dependsOn: [htpasswd] });
+
+    new k8s.helm.v3.Release(`${name}-alloy`, {
+      name: RELEASES.alloy,
+      chart: "alloy",
+      version: config.versions.alloy,
+      repositoryOpts: { repo: CHART_REPOS.alloy },
+      namespace: ns,
+      values: alloyValues({ profile: config.profile, labels: externalLabels(config), lokiPushUrl: lokiPushUrl(ns, config.loki.mode) }),
+      maxHistory: 10,
+    }, { ...child, dependsOn: [loki] });
+
+    const objstoreVolume: ThanosVolume = { name: "objstore", mountPath: "/etc/thanos/objstore", kind: "secret", secretName: SPOKE_SECRETS.objstore };
+    const common = { namespace: ns, image, labels: k8sLabels(config, "thanos"), serviceAccountName: "" };
+    const compactorDisk = { small: "20Gi", medium: "50Gi", large: "150Gi" }[config.profile];
+    const compactorArgs = compactArgs({ retention: config.retention, deleteDelay: "48h", concurrency: config.profile === "large" ? 2 : 1 });
+    new ThanosWorkload(`${name}-thanos-compact`, {
+      params: {
+        ...common,
+        name: "thanos-compact",
+        kind: "StatefulSet",
+        replicas: 1,
+        args: compactorArgs,
+        selector: { "app.kubernetes.io/name": "thanos-compact", "app.kubernetes.io/instance": "spoke" },
+        podLabels: {},
+        serviceAccountName: SERVICE_ACCOUNTS.compactor,
+        resources: containerResources(config.profile, "thanos-compact"),
+        volumes: [objstoreVolume, { name: "data", mountPath: PATHS.data, kind: "claim", size: compactorDisk }],
+        grpc: false,
+        configHash: hash(compactorArgs.join(" ")),
+      },
+      serviceAccountAnnotations: identity("compactor").apply((i) => i.annotations),
+      podLabels: identity("compactor").apply((i) => i.podLabels),
+    }, { ...child, dependsOn: [objstore] });
+
+    const names = internalThanosNames(ns);
+    const storeReplicas = config.profile === "large" ? 2 : 1;
+    if (spokeQuery) {
+      const args2 = storeArgs({ indexCacheSize: { small: "256MB", medium: "512MB", large: "2GB" }[config.profile], grpcTls: true });
+      new ThanosWorkload(`${name}-thanos-store`, {
+        params: {
+          ...common,
+          name: "thanos-store",
+          kind: "Deployment",
+          replicas: storeReplicas,
+          args: args2,
+          selector: { "app.kubernetes.io/name": "thanos-store", "app.kubernetes.io/instance": "spoke" },
+          podLabels: {},
+          serviceAccountName: SERVICE_ACCOUNTS.store,
+          resources: containerResources(config.profile, "thanos-store"),
+          volumes: [
+            objstoreVolume,
+            { name: "tls", mountPath: PATHS.grpcTls, kind: "secret", secretName: SPOKE_SECRETS.internalServerTls },
+            { name: "data", mountPath: PATHS.data, kind: "memory", sizeLimit: { small: "1Gi", medium: "2Gi", large: "4Gi" }[config.profile] },
+          ],
+          grpc: true,
+          configHash: hash(args2.join(" ")),
+        },
+        serviceAccountAnnotations: identity("store").apply((i) => i.annotations),
+        podLabels: identity("store").apply((i) => i.podLabels),
+      }, { ...child, dependsOn: [objstore] });
+    }
+
+    const internal = { clientCertDir: PATHS.clientTls, caFile: `${PATHS.clientTls}/ca.crt` };
+    const endpoints = renderEndpointConfig([
+      { address: `dnssrv+_grpc._tcp.${names.sidecars}.cluster.local`, tls: { ...internal, serverName: names.sidecars } },
+      ...(spokeQuery ? [{ address: `dnssrv+_grpc._tcp.${names.store}.cluster.local`, tls: { ...internal, serverName: names.store } }] : []),
+    ]);
+    const qArgs = queryArgs({ grpcTls: true, endpoints: { file: PATHS.endpoints }, queryTimeout: "2m", storeResponseTimeout: "30s", partialResponse: true });
+    new ThanosWorkload(`${name}-thanos-query`, {
+      params: {
+        ...common,
+        name: "thanos-query",
+        kind: "Deployment",
+        replicas: 2,
+        args: qArgs,
+        selector: { ...THANOS_QUERY.selector },
+        podLabels: {},
+        serviceAccountName: "thanos-query",
+        resources: containerResources(config.profile, "thanos-query"),
+        volumes: [
+          { name: "endpoints", mountPath: "/etc/thanos/endpoints", kind: "configMap", configMapName: "thanos-query-endpoints" },
+          { name: "server-tls", mountPath: PATHS.grpcTls, kind: "secret", secretName: SPOKE_SECRETS.queryServerTls },
+          { name: "client-tls", mountPath: PATHS.clientTls, kind: "secret", secretName: SPOKE_SECRETS.internalClientTls },
+        ],
+        grpc: true,
+        configHash: hash(qArgs.join(" ")),
+      },
+      serviceAccountAnnotations: {},
+      reloadableFiles: { "endpoints.yaml": endpoints },
+      reloadableConfigMapName: "thanos-query-endpoints",
+    }, child);
+
+    new k8s.apiextensions.CustomResource(`${name}-pipeline-alive-rules`, {
+      ...prometheusRule({ name: "pipeline-alive", namespace: ns, labels: k8sLabels(config, "rules"), groups: spokeRuleGroups({ stack: config.stack }) }),
+    }, { ...child, dependsOn: [kps] });
+
+    this.footprint = totalRequests({
+      profile: config.profile,
+      lokiMode: config.loki.mode,
+      thanos: { "thanos-compact": 1, "thanos-query": 2, ...(spokeQuery ? { "thanos-store": storeReplicas } : {}) },
+    });
+    this.registerOutputs({ footprint: this.footprint });
+  }
+}
