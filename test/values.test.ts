@@ -6,8 +6,7 @@
  * with basic auth and a client certificate.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { describe, it } from "node:test";
 import Ajv from "ajv";
 import { knownStacks, readStackFile, validateStackConfig, type HubConfig, type SpokeConfig, type StackConfig } from "../components/config";
@@ -16,19 +15,14 @@ import { externalLabels } from "../components/labels";
 import { REPLICA_LABEL } from "../components/thanos/args";
 import { CONTAINERS, containerResources, spokeReplicas, totalRequests } from "../components/workloads/resources";
 import {
-  ALLOY_FREE_FORM_PATHS,
   ALLOY_STREAM_LABELS,
   alloyConfig,
   alloyValues,
   fleetDashboard,
-  GRAFANA_FREE_FORM_PATHS,
   grafanaValues,
   hubAlertmanagerValues,
   isInClusterUrl,
-  KPS_SUBCHART_PATHS,
   kubePrometheusStackValues,
-  LOKI_COMMENTED_KEYS,
-  LOKI_FREE_FORM_PATHS,
   LOKI_HTPASSWD_KEY,
   lokiPushUrl,
   lokiValues,
@@ -37,7 +31,7 @@ import {
   type LokiStorage,
   type WorkloadIdentity,
 } from "../components/workloads/values";
-import { REFERENCE_DIR, referenceYaml, unknownKeyPaths } from "./support/reference";
+import { unknownKeyPaths } from "./support/reference";
 
 const REPO = resolve(__dirname, "..");
 
@@ -152,27 +146,7 @@ function arr(v: unknown): unknown[] {
   return v;
 }
 
-/** Deep merge of plain objects (the reference plus keys the chart documents in comments). */
-function merge(a: unknown, b: unknown): unknown {
-  if (a === null || typeof a !== "object" || Array.isArray(a) || b === null || typeof b !== "object" || Array.isArray(b)) return b;
-  const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(b)) out[k] = k in out ? merge(out[k], v) : v;
-  return out;
-}
-
-const KPS_REF = referenceYaml("charts/kube-prometheus-stack-88.5.3/values.yaml");
-const LOKI_REF = merge(referenceYaml("charts/loki-18.11.0/values.yaml"), LOKI_COMMENTED_KEYS);
-const ALLOY_REF = referenceYaml("charts/alloy-1.11.1/values.yaml");
-const GRAFANA_REF = referenceYaml("charts/grafana-12.11.1/values.yaml");
-const LOKI_SCHEMA: unknown = JSON.parse(readFileSync(join(REFERENCE_DIR, "charts/loki-18.11.0/values.schema.json"), "utf8"));
-
-/** Free-form maps: annotations, labels and the like, whose keys are the user's. */
-const LABEL_MAPS = {
-  kps: ["prometheus.serviceAccount.annotations", "prometheus.prometheusSpec.externalLabels", "prometheus.prometheusSpec.podMetadata.labels", ...KPS_SUBCHART_PATHS],
-  loki: ["serviceAccount.annotations", "loki.podLabels", ...LOKI_FREE_FORM_PATHS],
-  grafana: [...GRAFANA_FREE_FORM_PATHS],
-  alloy: [...ALLOY_FREE_FORM_PATHS],
-};
+import { ALLOY_REF, GRAFANA_REF, KPS_REF, LABEL_MAPS, LOKI_REF, LOKI_SCHEMA } from "./support/charts";
 
 const SPOKES = ["dev-01", "prod-01", "stag-01"] as const;
 
