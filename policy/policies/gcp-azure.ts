@@ -1,0 +1,152 @@
+/**
+ * The GCS and Azure Storage items of the hardening checklist.
+ */
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { arr, at, decoded, label, onceReporter, sideResources, str, T, UNKNOWN } from "../lib";
+
+// ---- GCS --------------------------------------------------------------------------------
+
+/** CIS 5.2, CKV_GCP_29, CKV_GCP_114. */
+export const gcsPublicAccessPrevented: ResourceValidationPolicy = {
+  name: "gcs-public-access-prevented",
+  description: "GCS buckets use uniform bucket-level access (CIS 5.2, CKV_GCP_29) and enforce public access prevention (CKV_GCP_114).",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== T.gcsBucket) return;
+    if (at(args.props, "uniformBucketLevelAccess") !== true) report(`${label(args)} does not use uniform bucket-level access (CIS 5.2, CKV_GCP_29)`);
+    if (at(args.props, "publicAccessPrevention") !== "enforced") report(`${label(args)} does not enforce public access prevention (CKV_GCP_114)`);
+  },
+};
+
+const PUBLIC_MEMBERS = /^(allUsers|allAuthenticatedUsers)$|^(user|group|domain):?allUsers/;
+
+/** Members named by a GCS IAM or ACL resource. */
+function gcsMembers(type: string, props: unknown): unknown[] {
+  if (type === T.gcsIamMember) return [at(props, "member")];
+  if (type === T.gcsIamBinding) return arr(at(props, "members"));
+  if (type === T.gcsIamPolicy) return arr(at(decoded(at(props, "policyData")), "bindings")).flatMap((b) => arr(at(b, "members")));
+  if (type === T.gcsAccessControl || type === T.gcsDefaultObjectAccessControl || type === T.gcsObjectAccessControl) return [at(props, "entity")];
+  if (type === T.gcsAcl || type === T.gcsDefaultObjectAcl) return [...arr(at(props, "roleEntities")), ...arr(at(props, "roleEntity"))].map((e) => (typeof e === "string" ? e.split(":").slice(1).join(":") : e));
+  return [];
+}
+
+/** CIS 5.1. */
+export const gcsNoPublicMembers: ResourceValidationPolicy = {
+  name: "gcs-no-public-members",
+  description: "No GCS IAM binding or ACL names allUsers or allAuthenticatedUsers (CIS 5.1).",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    for (const m of gcsMembers(args.type, args.props)) {
+      if (typeof m === "string" && PUBLIC_MEMBERS.test(m)) report(`${label(args)} grants access to ${m} (CIS 5.1)`);
+    }
+  },
+};
+
+/** CKV_GCP_78. */
+export const gcsVersioningOrSoftDelete: ResourceValidationPolicy = {
+  name: "gcs-versioning-or-soft-delete",
+  description: "GCS buckets keep overwritten and deleted objects: versioning enabled or an explicit soft delete retention (CKV_GCP_78).",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== T.gcsBucket) return;
+    const versioned = at(args.props, "versioning", "enabled") === true;
+    const soft = at(args.props, "softDeletePolicy", "retentionDurationSeconds");
+    if (!versioned && !(typeof soft === "number" && soft > 0) && soft !== UNKNOWN) report(`${label(args)} has neither versioning nor soft delete (CKV_GCP_78)`);
+  },
+};
+
+// ---- Azure Storage ----------------------------------------------------------------------
+
+/** CIS 9.3.8, CKV2_AZURE_47. */
+export const azureStorageNoPublicAccess: ResourceValidationPolicy = {
+  name: "azure-storage-no-public-access",
+  description: "Storage accounts set allowBlobPublicAccess false (CIS 9.3.8, CKV2_AZURE_47) and blob containers have publicAccess None.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type === T.azAccount && at(args.props, "allowBlobPublicAccess") !== false) report(`${label(args)} does not disable blob public access (CIS 9.3.8, CKV2_AZURE_47)`);
+    if (args.type === T.azContainer) {
+      const p = at(args.props, "publicAccess");
+      if (p !== undefined && p !== "None" && p !== UNKNOWN) report(`${label(args)} has public access ${String(p)} (CIS 9.3.8)`);
+    }
+  },
+};
+
+/** CKV_AZURE_3, CKV_AZURE_44. */
+export const azureStorageSecureTransport: ResourceValidationPolicy = {
+  name: "azure-storage-secure-transport",
+  description: "Storage accounts accept HTTPS only (CKV_AZURE_3) with minimum TLS 1.2 (CKV_AZURE_44).",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== T.azAccount) return;
+    if (at(args.props, "enableHttpsTrafficOnly") !== true) report(`${label(args)} does not require HTTPS (CKV_AZURE_3)`);
+    const tls = at(args.props, "minimumTlsVersion");
+    if (tls !== "TLS1_2" && tls !== "TLS1_3") report(`${label(args)} accepts TLS below 1.2 (minimumTlsVersion ${String(tls)}; CKV_AZURE_44)`);
+  },
+};
+
+/** CKV_AZURE_35. */
+export const azureStorageNetworkDeny: ResourceValidationPolicy = {
+  name: "azure-storage-network-deny",
+  description: "Storage accounts have a network rule set with default action Deny (CKV_AZURE_35); the spoke subnet and hub egress IPs are admitted by rules.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== T.azAccount) return;
+    const a = at(args.props, "networkRuleSet", "defaultAction");
+    if (a !== "Deny" && a !== UNKNOWN) report(`${label(args)} network rule set defaults to ${String(a ?? "Allow")}, not Deny (CKV_AZURE_35)`);
+  },
+};
+
+/**
+ * CKV2_AZURE_40 with its documented exception: shared keys stay enabled only on an account
+ * that carries a blocking SAS expiration policy, which the Azure module sets exactly when the
+ * hub's read-only SAS exists (components/clouds/azure/storage.ts).
+ */
+export const azureStorageSharedKey: ResourceValidationPolicy = {
+  name: "azure-storage-shared-key",
+  description:
+    "Storage accounts disable shared key access (CKV2_AZURE_40), with one encoded exception: an Azure spoke whose hub reader uses a service SAS keeps shared keys enabled " +
+    "only together with a sasPolicy whose expirationAction is Block (no SAS outlives two rotation windows). Mandatory; the exception is not a relaxation to advisory.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== T.azAccount) return;
+    const shared = at(args.props, "allowSharedKeyAccess");
+    if (shared === false || shared === UNKNOWN) return;
+    const sas = at(args.props, "sasPolicy");
+    if (at(sas, "expirationAction") === "Block" && str(at(sas, "sasExpirationPeriod")) !== undefined) return;
+    report(`${label(args)} allows shared key access without the hub-reader SAS expiration policy (sasPolicy with expirationAction Block) (CKV2_AZURE_40)`);
+  },
+};
+
+/** CKV2_AZURE_38 and infrastructure encryption. */
+export const azureStorageDataProtection: StackValidationPolicy = {
+  name: "azure-storage-data-protection",
+  description:
+    "Storage accounts require infrastructure encryption and have blob service properties with blob soft delete, container soft delete and versioning enabled (CKV2_AZURE_38).",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const report = onceReporter(reportViolation);
+    for (const a of args.resources.filter((r) => r.type === T.azAccount)) {
+      if (at(a.props, "encryption", "requireInfrastructureEncryption") !== true) report(`${label(a)} does not require infrastructure encryption`, a.urn);
+      const svc = sideResources(a, args.resources, [T.azBlobService], "accountName");
+      const ok = svc.some(
+        (s) =>
+          at(s.props, "isVersioningEnabled") === true &&
+          at(s.props, "deleteRetentionPolicy", "enabled") === true &&
+          at(s.props, "containerDeleteRetentionPolicy", "enabled") === true,
+      );
+      if (!ok) report(`${label(a)} lacks blob soft delete, container soft delete or versioning (CKV2_AZURE_38)`, a.urn);
+    }
+  },
+};
+
+/** Every GCS and Azure Storage policy. */
+export const gcpAzurePolicies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
+  gcsPublicAccessPrevented,
+  gcsNoPublicMembers,
+  gcsVersioningOrSoftDelete,
+  azureStorageNoPublicAccess,
+  azureStorageSecureTransport,
+  azureStorageNetworkDeny,
+  azureStorageSharedKey,
+  azureStorageDataProtection,
+];

@@ -1,0 +1,17 @@
+/**
+ * Every policy of the `sovereign-observability` pack, exported one by one (for tests and the
+ * offline plan) and as the list the pack serves.
+ */
+import type { Policies } from "@pulumi/policy";
+import { awsPolicies } from "./aws";
+import { gcpAzurePolicies } from "./gcp-azure";
+import { platformPolicies } from "./platform";
+import { sovereigntyPolicies } from "./sovereignty";
+
+export * from "./aws";
+export * from "./gcp-azure";
+export * from "./platform";
+export * from "./sovereignty";
+
+/** The pack's policies: sovereignty first, then hardening per cloud, then the platform. */
+export const allPolicies: Policies = [...sovereigntyPolicies, ...awsPolicies, ...gcpAzurePolicies, ...platformPolicies];
