@@ -79,6 +79,7 @@ describe("npm run plan", () => {
     for (const s of ["dev-01", "prod-01", "stag-01", "ops-01"]) assert.match(md, new RegExp(`### ${s} \\((spoke|hub)\\) — \\d+ resources`));
     assert.match(md, /\| spoke \| cloud \| region \|/);
     assert.match(md, /```mermaid\nflowchart LR/);
+    assert.match(md, /\| dev-01 \| small \| \d+m \| \d+Mi \| \d+m \| \d+Mi \|/, "requested resources per spoke");
   });
 });
 

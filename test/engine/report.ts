@@ -116,6 +116,14 @@ export function fleetMarkdown(runs: readonly StackRun[], extraSections: readonly
     out.push("", `Hub **${h.stack}** (${String(o.cloud ?? "-")} ${String(o.region ?? "-")}): egress ${list(o.egressIps).join(", ") || "-"}; wires ${list(o.spokes).join(", ") || "no spokes"}; trusts spoke CAs: ${spokes.map((s) => `${s.stack}: ${caSubject(obj(obj(reveal(s.outputs)).thanos).caPem)}`).join("; ") || "-"}.`);
   }
 
+  out.push("", "## Requested resources", "", "Requests of each spoke's workloads (limits are higher); per-node agents (node exporter, Alloy) come on top for every node.", "", "| spoke | profile | cluster CPU | cluster memory | per node CPU | per node memory |", "|---|---|---|---|---|---|");
+  for (const s of spokes) {
+    const f = obj(obj(reveal(s.outputs)).footprint);
+    const c = obj(f.cluster);
+    const n = obj(f.perNode);
+    out.push(`| ${s.stack} | ${String(s.config.profile ?? "small")} | ${String(c.cpuMillicores ?? "-")}m | ${String(c.memoryMiB ?? "-")}Mi | ${String(n.cpuMillicores ?? "-")}m | ${String(n.memoryMiB ?? "-")}Mi |`);
+  }
+
   out.push("", "## Diagram", "", "```mermaid", "flowchart LR");
   for (const h of hubs) out.push(`  ${h.stack.replace(/-/g, "_")}["hub ${h.stack}"]`);
   for (const s of spokes) {
