@@ -196,3 +196,23 @@ export function evaluatePolicies(run: StackRun, opts: EvaluateOptions = {}): Vio
 export function mandatory(violations: readonly Violation[]): Violation[] {
   return violations.filter((v) => v.enforcementLevel === "mandatory");
 }
+
+const cell = (s: string): string => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+/**
+ * The "Policy" section of fleet.md: per stack, the violations of the pack (mandatory first),
+ * or a line saying there are none.
+ */
+export function policyMarkdown(results: readonly { stack: string; violations: readonly Violation[] }[]): string {
+  const all = results.flatMap((r) => r.violations.map((v) => ({ stack: r.stack, ...v })));
+  const blocking = all.filter((v) => v.enforcementLevel === "mandatory").length;
+  const out = ["## Policy", "", `Policy pack \`sovereign-observability\` (policy/), evaluated offline on every stack: ${blocking} mandatory and ${all.length - blocking} advisory violation(s).`, ""];
+  if (all.length === 0) {
+    out.push("Zero violations.");
+    return out.join("\n");
+  }
+  all.sort((a, b) => (a.enforcementLevel === b.enforcementLevel ? 0 : a.enforcementLevel === "mandatory" ? -1 : 1) || a.stack.localeCompare(b.stack) || a.policy.localeCompare(b.policy));
+  out.push("| stack | level | policy | resource | message |", "|---|---|---|---|---|");
+  for (const v of all) out.push(`| ${v.stack} | ${v.enforcementLevel} | ${v.policy} | ${cell(v.urn.split("::").pop() ?? v.urn)} | ${cell(v.message)} |`);
+  return out.join("\n");
+}
