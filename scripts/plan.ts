@@ -3,12 +3,14 @@
  *
  *   npm run plan                          # the example fleet, into plan/
  *   npm run plan -- --stacks dev-01,ops-01 --out /tmp/plan --show-secrets
+ *   npm run plan -- --enforce             # exit 3 on any mandatory policy violation
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { PROJECT, planFleet, REPO_DIR } from "../test/engine";
 import { fleetMarkdown, planDocument } from "../test/engine/report";
+import { evaluatePolicies, mandatory, policyMarkdown } from "../policy/offline";
 
 const program = new Command("plan")
   .description("Render the fleet offline: one JSON plan per stack and fleet.md")
@@ -25,11 +27,12 @@ const program = new Command("plan")
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
     return n;
   }, 2)
+  .option("--enforce", "exit non-zero (3) when the policy pack reports a mandatory violation", false)
   .showHelpAfterError();
 
 async function main(): Promise<number> {
   program.parse();
-  const opts = program.opts<{ stacks?: string[]; out: string; showSecrets: boolean; projectDir: string; parallel: number }>();
+  const opts = program.opts<{ stacks?: string[]; out: string; showSecrets: boolean; projectDir: string; parallel: number; enforce: boolean }>();
   const out = resolve(opts.out);
   const started = Date.now();
   const plan = await planFleet({
@@ -42,11 +45,15 @@ async function main(): Promise<number> {
   for (const run of plan.runs) {
     writeFileSync(join(out, `${run.stack}.json`), `${JSON.stringify(planDocument(run, PROJECT, opts.showSecrets), null, 2)}\n`);
   }
-  writeFileSync(join(out, "fleet.md"), fleetMarkdown(plan.runs));
+  const policy = plan.runs.filter((r) => r.error === undefined).map((run) => ({ stack: run.stack, violations: evaluatePolicies(run) }));
+  writeFileSync(join(out, "fleet.md"), fleetMarkdown(plan.runs, [policyMarkdown(policy)]));
+  const blocking = policy.flatMap((p) => mandatory(p.violations).map((v) => ({ stack: p.stack, ...v })));
+  for (const v of blocking) process.stderr.write(`policy ${v.policy} (mandatory) on ${v.stack}: ${v.message}\n`);
   const failed = plan.runs.filter((r) => r.error !== undefined);
   for (const r of failed) process.stderr.write(`\n${r.stack}: ${r.error?.message}\n`);
   process.stderr.write(`\nplanned ${plan.runs.length} stack(s) into ${out} in ${((Date.now() - started) / 1000).toFixed(1)}s${failed.length ? `; ${failed.length} failed` : ""}\n`);
-  return failed.length > 0 ? 1 : 0;
+  if (failed.length > 0) return 1;
+  return opts.enforce && blocking.length > 0 ? 3 : 0;
 }
 
 main().then(
