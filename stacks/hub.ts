@@ -11,6 +11,7 @@ import { ExposedEndpoint } from "../components/exposure";
 import { Cluster } from "../components/kube";
 import { k8sLabels, resourceLabels } from "../components/labels";
 import { caBundle, StackPki, tlsSecret } from "../components/pki";
+import { HUB_SECRETS, HubWorkloads } from "../components/workloads/hub";
 
 /** Reads every wired spoke; all broken spokes are reported together, before any resource. */
 async function readSpokes(config: HubConfig): Promise<SpokeView[]> {
@@ -56,9 +57,17 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
   const queryClient = pki.issue(`${config.stack}-thanos-query-client`, { ...leaf, usage: "client", commonName: `${config.stack}-thanos-query` });
   const grafanaClient = pki.issue(`${config.stack}-grafana-client`, { ...leaf, usage: "client", commonName: `${config.stack}-grafana` });
   const alertmanagerServer = pki.issue(`${config.stack}-alertmanager-server`, { ...leaf, usage: "server", commonName: config.endpoints.alertmanager, dnsNames: [config.endpoints.alertmanager] });
-  tlsSecret("thanos-query-client-tls", { namespace: ns, certificate: queryClient, trustedCaPem: spokeCas, labels: k8sLabels(config, "thanos") }, k8sOpts);
+  tlsSecret(HUB_SECRETS.queryClientTls, { namespace: ns, certificate: queryClient, trustedCaPem: spokeCas, labels: k8sLabels(config, "thanos") }, k8sOpts);
   tlsSecret("grafana-client-tls", { namespace: ns, certificate: grafanaClient, trustedCaPem: spokeCas, labels: k8sLabels(config, "grafana") }, k8sOpts);
-  tlsSecret("alertmanager-tls", { namespace: ns, certificate: alertmanagerServer, trustedCaPem: spokeCas, labels: k8sLabels(config, "alertmanager") }, k8sOpts);
+  tlsSecret(HUB_SECRETS.alertmanagerTls, { namespace: ns, certificate: alertmanagerServer, trustedCaPem: spokeCas, labels: k8sLabels(config, "alertmanager") }, k8sOpts);
+
+  new HubWorkloads(`${config.stack}-workloads`, {
+    config,
+    spokes,
+    writerObjstore: storage.writerObjstore,
+    identities: storage.workloadIdentityOutput ?? storage.workloadIdentity,
+    grafanaClient: { certPem: grafanaClient.certPem, keyPem: grafanaClient.privateKeyPem },
+  }, { providers: [cluster.provider], dependsOn: [cluster, storage] });
 
   const forwarders = spokes.filter((s) => s.exposed).flatMap((s) => s.egressIps);
   if (forwarders.length > 0) {

@@ -229,6 +229,8 @@ export function hubAlertmanagerValues(p: HubAlertmanagerValuesParams): HelmValue
         additionalConfig: { configSecret: p.configSecret },
         podAntiAffinity: "soft",
         resources: res(p.profile, "alertmanager"),
+        // Alerts forwarded by spokes are spoke data: the notification log and silences live in RAM only.
+        storage: { emptyDir: { medium: "Memory", sizeLimit: "256Mi" } },
         volumes: [{ name: "alertmanager-tls", secret: { secretName: p.tlsSecret } }],
         containers: [
           {

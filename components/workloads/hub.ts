@@ -1,0 +1,258 @@
+/**
+ * The hub's workloads: a store gateway per `hub-store` spoke over that spoke's bucket with its
+ * read-only credential (memory only), a store gateway over the hub's own bucket, the global
+ * Thanos Query with one mTLS entry per spoke in a reloadable endpoint config, the query
+ * frontend, the Thanos Ruler for global SLIs, the hub Alertmanager and Grafana.
+ * Nothing read from a spoke is written to a disk or a bucket of the hub.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { createHash } from "node:crypto";
+import { hubAlertmanagerConfig, hubRuleGroups, toYaml } from "../alerting";
+import type { HubConfig } from "../config";
+import type { SpokeView } from "../contracts";
+import { RELEASES, SERVICE_ACCOUNTS } from "../endpoints";
+import { k8sLabels } from "../labels";
+import { GRPC_PORT, HTTP_PORT, PATHS, queryArgs, queryFrontendArgs, renderEndpointConfig, ruleArgs, RULER_REPLICA_LABEL, storeArgs, type EndpointEntry } from "../thanos/args";
+import { containerResources } from "./resources";
+import type { IdentityBindings } from "./spoke";
+import { CHART_REPOS } from "./spoke";
+import { ThanosWorkload, type ThanosVolume } from "./thanos";
+import { ALERTMANAGER_CONFIG_KEY, grafanaValues, hubAlertmanagerValues } from "./values";
+
+/** The mTLS terminating proxy in front of the hub Alertmanager (pinned). */
+export const TLS_PROXY_IMAGE = "ghostunnel/ghostunnel:v1.8.4";
+
+/** Names of the hub's Thanos services. */
+export const HUB_THANOS = {
+  query: "thanos-query-global",
+  frontend: "thanos-query-frontend",
+  rule: "thanos-rule",
+  ownStore: "thanos-store-hub",
+  spokeStore: (spoke: string): string => `thanos-store-${spoke}`,
+  endpointsConfigMap: "thanos-query-global-endpoints",
+  spokeCasConfigMap: "thanos-spoke-cas",
+  rulesConfigMap: "thanos-rules",
+} as const;
+
+/** Where the global query finds each spoke's CA. */
+export const SPOKE_CA_DIR = "/etc/thanos/spoke-cas";
+
+/** Secrets the hub workloads mount. */
+export const HUB_SECRETS = {
+  ownObjstore: "thanos-objstore-hub",
+  spokeObjstore: (spoke: string): string => `thanos-objstore-${spoke}`,
+  queryClientTls: "thanos-query-client-tls",
+  alertmanagerTls: "alertmanager-tls",
+  alertmanagerConfig: "alertmanager-config",
+  grafanaAdmin: "grafana-admin",
+} as const;
+
+function svc(name: string, namespace: string): string {
+  return `${name}.${namespace}.svc.cluster.local`;
+}
+
+/**
+ * The global query's endpoints: every spoke's local query over mTLS (pinned to that spoke's CA
+ * and server name), plus plaintext hub-local store gateways and the ruler.
+ */
+export function hubEndpoints(namespace: string, spokes: readonly Pick<SpokeView, "name" | "queryPath" | "thanos">[]): EndpointEntry[] {
+  const entries: EndpointEntry[] = [];
+  for (const s of spokes) {
+    entries.push({ address: s.thanos.endpoint, tls: { clientCertDir: PATHS.clientTls, caFile: `${SPOKE_CA_DIR}/${s.name}.crt`, serverName: s.thanos.serverName } });
+    if (s.queryPath === "hub-store") entries.push({ address: `${svc(HUB_THANOS.spokeStore(s.name), namespace)}:${GRPC_PORT}` });
+  }
+  entries.push({ address: `${svc(HUB_THANOS.ownStore, namespace)}:${GRPC_PORT}`, strict: true });
+  entries.push({ address: `dnssrv+_grpc._tcp.${svc(HUB_THANOS.rule, namespace)}`, strict: false });
+  return entries;
+}
+
+export interface HubWorkloadsArgs {
+  config: HubConfig;
+  spokes: readonly SpokeView[];
+  /** Objstore YAML of the hub's own bucket (ruler output), workload identity. */
+  writerObjstore: pulumi.Input<string>;
+  identities: pulumi.Input<IdentityBindings>;
+  /** Grafana's client certificate and key (PEM; the key is secret). */
+  grafanaClient: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+}
+
+function hash(s: string): string {
+  return createHash("sha256").update(s).digest("hex").slice(0, 16);
+}
+
+/** Everything running in the hub's cluster. */
+export class HubWorkloads extends pulumi.ComponentResource {
+  constructor(name: string, args: HubWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("sovereign:workloads:HubWorkloads", name, {}, opts);
+    const { config, spokes } = args;
+    const ns = config.namespace;
+    const child = { parent: this };
+    const image = `quay.io/thanos/thanos:${config.versions.thanos}`;
+    const labels = k8sLabels(config, "thanos");
+    const identities = pulumi.output(args.identities);
+    const identity = (user: "sidecar" | "store"): pulumi.Output<{ annotations: Record<string, string>; podLabels: Record<string, string> }> =>
+      identities.apply((ids) => {
+        const id = ids[user];
+        if (id === undefined) throw new Error(`hub ${config.stack}: no cloud identity for ${user}`);
+        return id;
+      });
+    const storeResources = containerResources(config.profile, "thanos-store");
+    const memory = { small: "1Gi", medium: "2Gi", large: "4Gi" }[config.profile];
+    const indexCacheSize = { small: "256MB", medium: "512MB", large: "2GB" }[config.profile];
+
+    // The hub's own bucket: the ruler writes, a store gateway reads.
+    const ownObjstore = new k8s.core.v1.Secret(`${name}-objstore`, { metadata: { name: HUB_SECRETS.ownObjstore, namespace: ns, labels }, stringData: { "objstore.yaml": args.writerObjstore } }, child);
+    const sArgs = storeArgs({ indexCacheSize, grpcTls: false });
+    new ThanosWorkload(`${name}-${HUB_THANOS.ownStore}`, {
+      params: {
+        name: HUB_THANOS.ownStore, namespace: ns, image, labels, kind: "Deployment", replicas: 1, args: sArgs,
+        selector: { "app.kubernetes.io/name": "thanos-store", "app.kubernetes.io/instance": "hub" },
+        podLabels: {}, serviceAccountName: SERVICE_ACCOUNTS.hubStore, resources: storeResources,
+        volumes: [{ name: "objstore", mountPath: "/etc/thanos/objstore", kind: "secret", secretName: HUB_SECRETS.ownObjstore }, { name: "data", mountPath: PATHS.data, kind: "memory", sizeLimit: memory }],
+        grpc: true, configHash: hash(sArgs.join(" ")),
+      },
+      serviceAccountAnnotations: identity("store").apply((i) => i.annotations),
+      podLabels: identity("store").apply((i) => i.podLabels),
+    }, { ...child, dependsOn: [ownObjstore] });
+
+    // Per hub-store spoke: a store gateway with that spoke's read-only credential, RAM only.
+    for (const s of spokes.filter((x) => x.queryPath === "hub-store")) {
+      if (s.objstoreReadonly === undefined) throw new Error(`hub ${config.stack}: spoke ${s.name} (hub-store) exports no read-only objstore config`);
+      const secret = new k8s.core.v1.Secret(`${name}-objstore-${s.name}`, {
+        metadata: { name: HUB_SECRETS.spokeObjstore(s.name), namespace: ns, labels: { ...labels, "observability.sovereign/spoke": s.name } },
+        stringData: { "objstore.yaml": s.objstoreReadonly },
+      }, child);
+      new ThanosWorkload(`${name}-${HUB_THANOS.spokeStore(s.name)}`, {
+        params: {
+          name: HUB_THANOS.spokeStore(s.name), namespace: ns, image, kind: "Deployment", replicas: 1, args: sArgs,
+          labels: { ...labels, "observability.sovereign/spoke": s.name },
+          selector: { "app.kubernetes.io/name": "thanos-store", "app.kubernetes.io/instance": s.name },
+          podLabels: {},
+          // No cloud identity: the only credential is the spoke's read-only one in the config Secret.
+          serviceAccountName: HUB_THANOS.spokeStore(s.name), resources: storeResources,
+          volumes: [{ name: "objstore", mountPath: "/etc/thanos/objstore", kind: "secret", secretName: HUB_SECRETS.spokeObjstore(s.name) }, { name: "data", mountPath: PATHS.data, kind: "memory", sizeLimit: memory }],
+          grpc: true, configHash: hash(sArgs.join(" ")),
+        },
+        serviceAccountAnnotations: {},
+      }, { ...child, dependsOn: [secret] });
+    }
+
+    // Global query: endpoint list and spoke CAs are files that change without a restart.
+    const spokeCas = new k8s.core.v1.ConfigMap(`${name}-spoke-cas`, {
+      metadata: { name: HUB_THANOS.spokeCasConfigMap, namespace: ns, labels },
+      data: Object.fromEntries(spokes.map((s) => [`${s.name}.crt`, s.thanos.caPem])),
+    }, child);
+    const qArgs = queryArgs({ grpcTls: false, endpoints: { file: PATHS.endpoints }, queryTimeout: "2m", storeResponseTimeout: "30s", partialResponse: true });
+    const queryVolumes: ThanosVolume[] = [
+      { name: "endpoints", mountPath: "/etc/thanos/endpoints", kind: "configMap", configMapName: HUB_THANOS.endpointsConfigMap },
+      { name: "spoke-cas", mountPath: SPOKE_CA_DIR, kind: "configMap", configMapName: HUB_THANOS.spokeCasConfigMap },
+      { name: "client-tls", mountPath: PATHS.clientTls, kind: "secret", secretName: HUB_SECRETS.queryClientTls },
+    ];
+    new ThanosWorkload(`${name}-${HUB_THANOS.query}`, {
+      params: {
+        name: HUB_THANOS.query, namespace: ns, image, labels, kind: "Deployment", replicas: 2, args: qArgs,
+        selector: { "app.kubernetes.io/name": "thanos-query", "app.kubernetes.io/instance": "global" },
+        podLabels: {}, serviceAccountName: HUB_THANOS.query, resources: containerResources(config.profile, "thanos-query"),
+        volumes: queryVolumes, grpc: true, configHash: hash(qArgs.join(" ")),
+      },
+      serviceAccountAnnotations: {},
+      reloadableFiles: { "endpoints.yaml": renderEndpointConfig(hubEndpoints(ns, spokes)) },
+      reloadableConfigMapName: HUB_THANOS.endpointsConfigMap,
+    }, { ...child, dependsOn: [spokeCas] });
+
+    const fArgs = queryFrontendArgs({ downstreamUrl: `http://${svc(HUB_THANOS.query, ns)}:${HTTP_PORT}`, splitInterval: "24h", cacheMaxSize: { small: "256MB", medium: "1GB", large: "4GB" }[config.profile] });
+    new ThanosWorkload(`${name}-${HUB_THANOS.frontend}`, {
+      params: {
+        name: HUB_THANOS.frontend, namespace: ns, image, labels, kind: "Deployment", replicas: 2, args: fArgs,
+        selector: { "app.kubernetes.io/name": "thanos-query-frontend", "app.kubernetes.io/instance": "global" },
+        podLabels: {}, serviceAccountName: HUB_THANOS.frontend, resources: containerResources(config.profile, "thanos-query-frontend"),
+        volumes: [], grpc: false, configHash: hash(fArgs.join(" ")),
+      },
+      serviceAccountAnnotations: {},
+    }, child);
+
+    // Ruler: global SLIs over the global query; its blocks go to the hub's own bucket.
+    const rules = toYaml({ groups: hubRuleGroups({ spokes: spokes.map((s) => ({ name: s.name, environment: s.environment, cloud: s.cloud, region: s.region })) }) });
+    const rArgs = ruleArgs({
+      queryUrl: `http://${svc(HUB_THANOS.query, ns)}:${HTTP_PORT}`,
+      alertmanagerUrl: `http://${svc(`${RELEASES.prometheus}-alertmanager`, ns)}:9093`,
+      evalInterval: "1m",
+      labels: { [RULER_REPLICA_LABEL]: "$(POD_NAME)", source: `${config.stack}-ruler` },
+    });
+    new ThanosWorkload(`${name}-${HUB_THANOS.rule}`, {
+      params: {
+        name: HUB_THANOS.rule, namespace: ns, image, labels, kind: "StatefulSet", replicas: 2, args: rArgs,
+        selector: { "app.kubernetes.io/name": "thanos-rule", "app.kubernetes.io/instance": "hub" },
+        podLabels: {}, serviceAccountName: SERVICE_ACCOUNTS.ruler, resources: containerResources(config.profile, "thanos-rule"),
+        volumes: [
+          { name: "objstore", mountPath: "/etc/thanos/objstore", kind: "secret", secretName: HUB_SECRETS.ownObjstore },
+          { name: "rules", mountPath: PATHS.rules, kind: "configMap", configMapName: HUB_THANOS.rulesConfigMap },
+          // Derived series only, uploaded to the hub's bucket every 2h; nothing on a disk.
+          { name: "data", mountPath: PATHS.data, kind: "memory", sizeLimit: memory },
+        ],
+        grpc: true,
+        // The ruler reads rule files at start: a new spoke's rules roll it (the query is not restarted).
+        configHash: hash(`${rArgs.join(" ")}\n${rules}`),
+      },
+      serviceAccountAnnotations: identity("sidecar").apply((i) => i.annotations),
+      podLabels: identity("sidecar").apply((i) => i.podLabels),
+      reloadableFiles: { "global.yaml": rules },
+      reloadableConfigMapName: HUB_THANOS.rulesConfigMap,
+    }, { ...child, dependsOn: [ownObjstore] });
+
+    // Alertmanager: per-environment routing; spokes reach it through the mTLS proxy.
+    const amConfig = new k8s.core.v1.Secret(`${name}-alertmanager-config`, {
+      metadata: { name: HUB_SECRETS.alertmanagerConfig, namespace: ns, labels: k8sLabels(config, "alertmanager") },
+      stringData: {
+        [ALERTMANAGER_CONFIG_KEY]: pulumi.secret(toYaml(hubAlertmanagerConfig({ prodUrl: config.alerting.receivers.prod.url, nonProdUrl: config.alerting.receivers.nonProd.url, deadMansSwitchUrl: config.alerting.deadMansSwitch.url }))),
+      },
+    }, child);
+    new k8s.helm.v3.Release(`${name}-alertmanager`, {
+      name: RELEASES.prometheus,
+      chart: "kube-prometheus-stack",
+      version: config.versions.kubePrometheusStack,
+      repositoryOpts: { repo: CHART_REPOS.kubePrometheusStack },
+      namespace: ns,
+      values: hubAlertmanagerValues({ profile: config.profile, configSecret: HUB_SECRETS.alertmanagerConfig, tlsSecret: HUB_SECRETS.alertmanagerTls, tlsProxyImage: TLS_PROXY_IMAGE }),
+      maxHistory: 10,
+      timeout: 900,
+    }, { ...child, dependsOn: [amConfig] });
+
+    // Grafana: a generated admin password, one Thanos datasource and one Loki datasource per spoke.
+    const admin = new random.RandomPassword(`${name}-grafana-admin-password`, { length: 32, special: false }, child);
+    const adminSecret = new k8s.core.v1.Secret(`${name}-grafana-admin`, {
+      metadata: { name: HUB_SECRETS.grafanaAdmin, namespace: ns, labels: k8sLabels(config, "grafana") },
+      stringData: { "admin-user": "admin", "admin-password": admin.result },
+    }, child);
+    const grafana = pulumi
+      .all([pulumi.output(args.grafanaClient.certPem), pulumi.output(args.grafanaClient.keyPem), pulumi.all(spokes.map((s) => s.lokiPassword))])
+      .apply(([certPem, keyPem, passwords]) =>
+        grafanaValues({
+          profile: config.profile,
+          admin: { existingSecret: HUB_SECRETS.grafanaAdmin, userKey: "admin-user", passwordKey: "admin-password" },
+          rootUrl: `https://${config.endpoints.grafana}`,
+          queryFrontendUrl: `http://${svc(HUB_THANOS.frontend, ns)}:${HTTP_PORT}`,
+          clientTls: { certPem, keyPem },
+          spokes: spokes.map((s, i) => ({
+            name: s.name,
+            environment: s.environment,
+            loki: { url: s.loki.url, serverName: s.loki.serverName, caPem: s.loki.caPem, basicAuthUser: s.loki.username, basicAuthPassword: passwords[i] },
+          })),
+          spokeNamespace: "observability",
+        }),
+      );
+    new k8s.helm.v3.Release(`${name}-grafana`, {
+      name: RELEASES.grafana,
+      chart: "grafana",
+      version: config.versions.grafana,
+      repositoryOpts: { repo: CHART_REPOS.grafana },
+      namespace: ns,
+      values: pulumi.secret(grafana),
+      maxHistory: 10,
+    }, { ...child, dependsOn: [adminSecret] });
+
+    this.registerOutputs({});
+  }
+}
