@@ -1,318 +1,314 @@
 /**
- * The AWS module under the offline engine: the engine's own stack process (test/engine/child.ts)
- * runs a program that loads the real `Pulumi.<stack>.yaml` configuration and composes the AWS
- * storage and egress the way a stack does; the recorded resources (inputs and data-safety
- * options) are then checked item by item against the hardening checklist, and the deployed
- * bucket policies are evaluated with the IAM policy evaluator.
+ * The AWS stacks as they really run: the offline engine plans the fleet once (hub bootstrap,
+ * spokes reading it, hub reading the spokes) from the real stack programs and
+ * `Pulumi.<stack>.yaml` files, and the recorded resources of dev-01 (spoke, Pod Identity,
+ * provider-managed keys) and ops-01 (hub, IRSA, customer key, adopted S3 endpoint) are checked
+ * item by item against the hardening checklist. Deployed bucket and reader policies are
+ * evaluated with the IAM policy evaluator; the hub addresses come from the real hub bootstrap.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { parse } from "yaml";
-import { readStackFile } from "../components/config";
-import type { PolicyDocument } from "../components/clouds/aws";
-import { isSecretValue, reveal, type RecordedResource } from "./engine";
-import type { ChildJob, ChildResult } from "./engine/protocol";
-
-const REPO = join(__dirname, "..");
-const HUB_IPS = ["198.51.100.7", "203.0.113.9"];
-
-/**
- * The program the engine runs: the AWS cloud module composed as a stack composes it. Until the
- * engine's output table (test/engine/outputs/index.ts) merges the AWS table, the program adds it.
- */
-function programSource(): string {
-  const p = (rel: string): string => JSON.stringify(join(REPO, rel));
-  return `
-import { loadStackConfig } from ${p("components/config")};
-import { resourceLabels } from ${p("components/labels")};
-import { awsCloud } from ${p("components/clouds/aws")};
-import { outputTable, invokeTable } from ${p("test/engine/outputs")};
-import { awsOutputs, awsInvokes } from ${p("test/engine/outputs/aws")};
-for (const [k, v] of Object.entries(awsOutputs)) if (!(k in outputTable)) (outputTable as Record<string, unknown>)[k] = v;
-for (const [k, v] of Object.entries(awsInvokes)) if (!(k in invokeTable)) (invokeTable as Record<string, unknown>)[k] = v;
-export = async () => {
-  const config = loadStackConfig();
-  if (config.cloud !== "aws") throw new Error("not an AWS stack");
-  const provider = awsCloud.createProvider(config.stack + "-aws", config);
-  const ctx = { stack: config.stack, config, labels: resourceLabels(config), provider };
-  const ns = config.namespace;
-  const egress = awsCloud.createEgress(config.stack + "-egress", ctx, { egress: config.egress });
-  const spoke = config.role === "spoke";
-  const storage = awsCloud.createStorage(config.stack + "-storage", ctx, {
-    retention: config.retention,
-    buckets: spoke ? ["metrics", "logs"] : ["metrics"],
-    writers: spoke
-      ? { sidecar: { namespace: ns, serviceAccount: "prometheus" }, compactor: { namespace: ns, serviceAccount: "thanos-compactor" }, loki: { namespace: ns, serviceAccount: "loki" } }
-      : { sidecar: { namespace: ns, serviceAccount: "thanos-ruler" }, compactor: { namespace: ns, serviceAccount: "thanos-compactor" } },
-    store: spoke ? { namespace: ns, serviceAccount: "thanos-store" } : undefined,
-    hubEgressIps: spoke ? ${JSON.stringify(HUB_IPS)} : undefined,
-    ownEgressIps: egress.egressIps,
-    readerRotationDays: 30,
-  });
-  return {
-    egressIps: egress.egressIps,
-    metricsBucket: storage.metricsBucket,
-    logsBucket: storage.logsBucket,
-    writerObjstore: storage.writerObjstore,
-    readonlyObjstore: storage.readonlyObjstore,
-    lokiStorage: storage.lokiStorage,
-    workloadIdentity: storage.workloadIdentity,
-  };
-};
-`;
-}
-
-/** Runs the program for a stack in the engine's stack process. */
-async function runAws(stack: string, mutate?: (values: Record<string, unknown>) => void): Promise<ChildResult> {
-  const dir = mkdtempSync(join(tmpdir(), "sovereign-aws-"));
-  try {
-    const programPath = join(dir, "program.ts");
-    writeFileSync(programPath, programSource());
-    const file = readStackFile(REPO, stack);
-    const values = structuredClone(file.values);
-    mutate?.(values);
-    const config: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(values)) config[`observability:${k}`] = v;
-    const resultPath = join(dir, "result.json");
-    const job: ChildJob = {
-      projectDir: REPO,
-      programPath,
-      project: "sovereign-observability",
-      organization: "organization",
-      stack,
-      config,
-      secretKeys: [...file.secretKeys],
-      references: {},
-      env: {},
-      resultPath,
-    };
-    const jobPath = join(dir, "job.json");
-    writeFileSync(jobPath, JSON.stringify(job));
-    const stderr = await new Promise<string>((resolve) => {
-      const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "test", "engine", "child.ts"), jobPath], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PULUMI_NODEJS_SKIP_COMPILE: "true" } });
-      let err = "";
-      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-      child.stdout.on("data", () => undefined);
-      child.on("close", () => resolve(err));
-    });
-    if (!existsSync(resultPath)) throw new Error(`engine failed on ${stack}:\n${stderr}`);
-    const result = JSON.parse(readFileSync(resultPath, "utf8")) as ChildResult;
-    if (result.error !== undefined) throw new Error(`${stack}: ${result.error.message}`);
-    return result;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const ofType = (r: ChildResult, type: string): RecordedResource[] => r.resources.filter((x) => x.type === type);
-const input = (res: RecordedResource, key: string): unknown => reveal(res.inputs[key]);
-const output = (res: RecordedResource, key: string): unknown => reveal(res.outputs[key]);
-/** Side resources of a bucket: those whose `bucket` input is that bucket. */
-const forBucket = (r: ChildResult, type: string, bucket: string): RecordedResource[] => ofType(r, type).filter((x) => input(x, "bucket") === bucket);
+import { asCidrs, clusterArn, issuerHostPath, oidcProviderArn, readerUserName, workloadRoleName, type PolicyDocument } from "../components/clouds/aws";
+import type { BucketUser } from "../components/clouds/types";
+import { SERVICE_ACCOUNTS } from "../components/endpoints";
+import { isSecretValue, reveal, runStack, type RecordedResource, type StackRun } from "./engine";
+import {
+  assertDataSafe,
+  assertEgressIps,
+  assertExplicitProvider,
+  assertReadonlyObjstoreSecret,
+  input,
+  ofType,
+  output,
+  plainOutputs,
+  realFleet,
+  runOf,
+  spokeRunOptions,
+  type RealFleet,
+} from "./support/fleet";
 
 const REQUIRED_TAGS = ["cluster", "environment", "region", "cloud", "sovereignty-zone"];
+const NAMESPACE = "observability";
 
-function checkBucketChecklist(run: ChildResult, expectKms: boolean): void {
+let fleet: RealFleet;
+let dev: StackRun;
+let ops: StackRun;
+before(async () => {
+  fleet = await realFleet(["dev-01", "ops-01"]);
+  dev = runOf(fleet, "dev-01");
+  ops = runOf(fleet, "ops-01");
+});
+
+/** The hub's addresses as the spokes read them (the bootstrap run of ops-01). */
+const hubIps = (): string[] => (reveal(fleet.bootstrap.outputs.egressIps) as string[]).map(String);
+
+/** Side resources of a bucket: those whose `bucket` input is that bucket. */
+const forBucket = (run: StackRun, type: string, bucket: string): RecordedResource[] => ofType(run, type).filter((x) => input(x, "bucket") === bucket);
+const policyOf = (r: RecordedResource, key = "policy"): PolicyDocument => JSON.parse(String(input(r, key))) as PolicyDocument;
+const accountOf = (run: StackRun): string => String((run.config.cluster as { accountId: string }).accountId);
+
+function checkBucketChecklist(run: StackRun, expectKms: boolean): void {
   const buckets = ofType(run, "aws:s3/bucket:Bucket");
   assert.ok(buckets.length > 0);
+  assertDataSafe(buckets, "bucket");
   for (const b of buckets) {
     const name = String(output(b, "bucket"));
-    assert.deepEqual(b.options, { ...b.options, protect: true, retainOnDelete: true }, `${name}: protect + retainOnDelete`);
     assert.equal(input(b, "forceDestroy"), false);
     const tags = input(b, "tags") as Record<string, string>;
     for (const t of REQUIRED_TAGS) assert.ok(typeof tags[t] === "string" && tags[t] !== "", `${name}: tag ${t}`);
+    assert.equal(tags.cluster, run.stack);
 
     const pab = forBucket(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name);
-    assert.equal(pab.length, 1, `${name}: public access block`);
+    assert.equal(pab.length, 1, `${name}: public access block (S3.1/S3.8)`);
     for (const k of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(input(pab[0], k), true, `${name}: ${k}`);
 
     const own = forBucket(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", name);
-    assert.deepEqual(own.map((o) => input(o, "rule")), [{ objectOwnership: "BucketOwnerEnforced" }]);
+    assert.deepEqual(own.map((o) => input(o, "rule")), [{ objectOwnership: "BucketOwnerEnforced" }], `${name}: ACLs disabled (S3.12)`);
 
     const ver = forBucket(run, "aws:s3/bucketVersioning:BucketVersioning", name);
-    assert.deepEqual(ver.map((v) => (input(v, "versioningConfiguration") as { status: string }).status), ["Enabled"]);
+    assert.deepEqual(ver.map((v) => (input(v, "versioningConfiguration") as { status: string }).status), ["Enabled"], `${name}: versioning (S3.14)`);
 
     const sse = forBucket(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", name);
     assert.equal(sse.length, 1);
     const rule = (input(sse[0], "rules") as { applyServerSideEncryptionByDefault: { sseAlgorithm: string; kmsMasterKeyId?: string } }[])[0];
     if (expectKms) {
-      assert.equal(rule.applyServerSideEncryptionByDefault.sseAlgorithm, "aws:kms");
+      assert.equal(rule.applyServerSideEncryptionByDefault.sseAlgorithm, "aws:kms", `${name}: SSE-KMS (S3.17)`);
       const keyArns = ofType(run, "aws:kms/key:Key").map((k) => output(k, "arn"));
       assert.ok(keyArns.includes(rule.applyServerSideEncryptionByDefault.kmsMasterKeyId), `${name}: encrypted with the stack's customer key`);
     } else {
-      assert.equal(rule.applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
+      assert.equal(rule.applyServerSideEncryptionByDefault.sseAlgorithm, "AES256", `${name}: SSE-S3`);
     }
 
     const lc = forBucket(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", name);
     assert.equal(lc.length, 1);
-    const rules = input(lc[0], "rules") as { expiration?: { days?: number }; noncurrentVersionExpiration?: unknown; abortIncompleteMultipartUpload?: { daysAfterInitiation: number } }[];
-    assert.ok(rules.some((r) => typeof r.expiration?.days === "number"));
-    assert.ok(rules.some((r) => r.noncurrentVersionExpiration !== undefined));
-    assert.ok(rules.some((r) => r.abortIncompleteMultipartUpload?.daysAfterInitiation === 1));
+    const rules = input(lc[0], "rules") as { status?: string; expiration?: { days?: number }; noncurrentVersionExpiration?: { noncurrentDays?: number }; abortIncompleteMultipartUpload?: { daysAfterInitiation: number } }[];
+    assert.ok(rules.some((r) => typeof r.expiration?.days === "number"), `${name}: expiry`);
+    assert.ok(rules.some((r) => typeof r.noncurrentVersionExpiration?.noncurrentDays === "number"), `${name}: noncurrent-version expiry`);
+    assert.ok(rules.some((r) => r.abortIncompleteMultipartUpload?.daysAfterInitiation === 1), `${name}: abort incomplete multipart (S3.13)`);
 
     const pol = forBucket(run, "aws:s3/bucketPolicy:BucketPolicy", name);
     assert.equal(pol.length, 1);
-    const doc = JSON.parse(String(input(pol[0], "policy"))) as PolicyDocument;
+    const doc = policyOf(pol[0]);
     const tls = doc.Statement.find((s) => s.Effect === "Deny" && s.Principal === "*" && s.Condition?.Bool?.["aws:SecureTransport"] === "false");
-    assert.ok(tls !== undefined, `${name}: TLS-only statement`);
-    assert.ok(!doc.Statement.some((s) => s.Effect === "Allow"), `${name}: the policy grants nothing`);
+    assert.ok(tls !== undefined, `${name}: TLS-only statement (S3.5)`);
+    assert.ok(!doc.Statement.some((s) => s.Effect === "Allow"), `${name}: the policy grants nothing (CKV_AWS_70)`);
     // A retained bucket keeps its guards.
     for (const guard of [...pab, ...own, ...ver, ...sse, ...lc, ...pol]) assert.equal(guard.options.retainOnDelete, true, `${guard.name}: retained with the bucket`);
   }
 }
 
-/** Evaluates a request against the deployed bucket policy of a bucket (identity allows everything). */
-async function deployedDecision(run: ChildResult, bucket: string, action: string, principal: string, ctx: Record<string, string>): Promise<string> {
+type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
+
+/** Evaluates a request against a bucket's deployed policy, with the given (default: allow-all) identity policy. */
+async function deployedDecision(run: StackRun, bucket: string, action: string, principal: string, ctx: Record<string, string>, identity?: PolicyDocument, key = "x"): Promise<Decision> {
   const pol = forBucket(run, "aws:s3/bucketPolicy:BucketPolicy", bucket)[0];
-  const account = String(reveal((readStackFile(REPO, run.stack).values.cluster as { accountId: string }).accountId));
+  assert.ok(pol !== undefined, `policy of ${bucket}`);
   const r = await runSimulation({
-    request: { principal, action, resource: { resource: `arn:aws:s3:::${bucket}/x`, accountId: account }, contextVariables: { "aws:PrincipalArn": principal, ...ctx } },
-    identityPolicies: [{ name: "broad", policy: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] } }],
+    request: { principal, action, resource: { resource: key === "" ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`, accountId: accountOf(run) }, contextVariables: { "aws:PrincipalArn": principal, ...ctx } },
+    identityPolicies: [{ name: "identity", policy: identity ?? { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] } }],
     serviceControlPolicies: [],
     resourceControlPolicies: [],
-    resourcePolicy: JSON.parse(String(input(pol, "policy"))) as PolicyDocument,
+    resourcePolicy: policyOf(pol),
   }, {});
   if (r.resultType === "error") throw new Error(JSON.stringify(r.errors));
-  return r.overallResult;
+  return r.overallResult as Decision;
 }
 
-describe("dev-01 (spoke, Pod Identity, provider-managed keys) under the engine", () => {
-  let run: ChildResult;
-  before(async () => {
-    run = await runAws("dev-01");
-  });
+/** The workload role of a component, by its IAM name. */
+function roleOf(run: StackRun, user: BucketUser): RecordedResource {
+  const r = ofType(run, "aws:iam/role:Role").find((x) => input(x, "name") === workloadRoleName(run.stack, user));
+  assert.ok(r !== undefined, `${run.stack}: role of ${user}`);
+  return r;
+}
 
-  it("pins the provider to the stack's region and account, with default tags", () => {
-    const providers = ofType(run, "pulumi:providers:aws");
-    assert.equal(providers.length, 1);
-    assert.equal(input(providers[0], "region"), "eu-central-1");
-    assert.deepEqual(JSON.parse(String(input(providers[0], "allowedAccountIds"))), ["111122223333"]);
-    const tags = (JSON.parse(String(input(providers[0], "defaultTags"))) as { tags: Record<string, string> }).tags;
+describe("dev-01 (spoke, Pod Identity, provider-managed keys)", () => {
+  it("pins one explicit provider to the stack's region and account, with default tags, used by every AWS resource", () => {
+    assertExplicitProvider(dev, "aws", "aws");
+    const [provider] = ofType(dev, "pulumi:providers:aws");
+    assert.equal(input(provider, "region"), "eu-central-1");
+    assert.deepEqual(JSON.parse(String(input(provider, "allowedAccountIds"))), ["111122223333"]);
+    const tags = (JSON.parse(String(input(provider, "defaultTags"))) as { tags: Record<string, string> }).tags;
     for (const t of REQUIRED_TAGS) assert.ok(t in tags, t);
-    const aws = run.resources.filter((r) => r.custom && r.type.startsWith("aws:"));
-    for (const r of aws) assert.ok(r.provider?.includes("pulumi:providers:aws") === true, `${r.name} uses the stack's provider`);
   });
 
-  it("has both buckets with every S3 checklist item", () => {
-    assert.equal(ofType(run, "aws:s3/bucket:Bucket").length, 2);
-    checkBucketChecklist(run, false);
-    assert.equal(ofType(run, "aws:kms/key:Key").length, 0);
+  it("has both buckets with every S3 checklist item, SSE-S3 and no KMS key", () => {
+    assert.equal(ofType(dev, "aws:s3/bucket:Bucket").length, 2);
+    checkBucketChecklist(dev, false);
+    assert.equal(ofType(dev, "aws:kms/key:Key").length, 0);
+    const out = plainOutputs(dev).buckets as { metrics: string; logs: string };
+    assert.deepEqual(ofType(dev, "aws:s3/bucket:Bucket").map((b) => output(b, "bucket")).sort(), [out.logs, out.metrics].sort(), "the contract names the recorded buckets");
+  });
+
+  it("denies insecure transport to everyone, even an all-powerful principal (evaluated)", async () => {
+    const metrics = String((plainOutputs(dev).buckets as { metrics: string }).metrics);
+    const vpce = ofType(dev, "aws:ec2/vpcEndpoint:VpcEndpoint")[0];
+    const sidecar = String(output(roleOf(dev, "sidecar"), "arn"));
+    assert.equal(await deployedDecision(dev, metrics, "s3:GetObject", sidecar, { "aws:SecureTransport": "false", "aws:SourceVpce": vpce.id }), "ExplicitlyDenied");
+    assert.equal(await deployedDecision(dev, metrics, "s3:GetObject", sidecar, { "aws:SecureTransport": "true", "aws:SourceVpce": vpce.id }), "Allowed");
   });
 
   it("creates the S3 gateway endpoint on the private route tables and binds writes to it", async () => {
-    const vpce = ofType(run, "aws:ec2/vpcEndpoint:VpcEndpoint");
+    const vpce = ofType(dev, "aws:ec2/vpcEndpoint:VpcEndpoint");
     assert.equal(vpce.length, 1);
     assert.equal(input(vpce[0], "vpcEndpointType"), "Gateway");
     assert.equal(input(vpce[0], "serviceName"), "com.amazonaws.eu-central-1.s3");
     assert.deepEqual(input(vpce[0], "routeTableIds"), ["rtb-0c33d44e55f66a77b", "rtb-0d44e55f66a77b88c"]);
-    const metrics = String(run.outputs.metricsBucket);
-    const sidecar = ofType(run, "aws:iam/role:Role").find((r) => String(input(r, "name")).endsWith("-sidecar"));
-    assert.ok(sidecar !== undefined);
-    const arn = String(output(sidecar, "arn"));
-    assert.equal(await deployedDecision(run, metrics, "s3:PutObject", arn, { "aws:SecureTransport": "true", "aws:SourceVpce": vpce[0].id }), "Allowed");
-    assert.equal(await deployedDecision(run, metrics, "s3:PutObject", arn, { "aws:SecureTransport": "true", "aws:SourceIp": "192.0.2.10" }), "ExplicitlyDenied");
+    const metrics = String((plainOutputs(dev).buckets as { metrics: string }).metrics);
+    const arn = String(output(roleOf(dev, "sidecar"), "arn"));
+    assert.equal(await deployedDecision(dev, metrics, "s3:PutObject", arn, { "aws:SecureTransport": "true", "aws:SourceVpce": vpce[0].id }), "Allowed");
+    assert.equal(await deployedDecision(dev, metrics, "s3:PutObject", arn, { "aws:SecureTransport": "true", "aws:SourceIp": "192.0.2.10" }), "ExplicitlyDenied");
+    assert.equal(await deployedDecision(dev, metrics, "s3:PutObject", arn, { "aws:SecureTransport": "true", "aws:SourceVpce": "vpce-0123456789abcdef0" }), "ExplicitlyDenied", "another endpoint");
   });
 
-  it("gives each workload its own role, bound by Pod Identity associations and no annotations", () => {
-    const roles = ofType(run, "aws:iam/role:Role");
-    assert.deepEqual(roles.map((r) => String(input(r, "name")).replace("dev-01-observability-", "")).sort(), ["compactor", "loki", "sidecar", "store"]);
-    const assocs = ofType(run, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
-    assert.deepEqual(assocs.map((a) => `${String(input(a, "namespace"))}/${String(input(a, "serviceAccount"))}`).sort(), ["observability/loki", "observability/prometheus", "observability/thanos-compactor", "observability/thanos-store"]);
-    for (const a of assocs) assert.equal(input(a, "clusterName"), "dev-01-eks");
-    for (const r of roles) {
-      const trust = JSON.parse(String(input(r, "assumeRolePolicy"))) as PolicyDocument;
-      assert.deepEqual(trust.Statement[0].Principal, { Service: "pods.eks.amazonaws.com" });
+  it("gives each writing component its own role with a Pod Identity trust bound to exactly its ServiceAccount", () => {
+    const users = { sidecar: SERVICE_ACCOUNTS.sidecar, compactor: SERVICE_ACCOUNTS.compactor, loki: SERVICE_ACCOUNTS.loki } as const;
+    const roles = ofType(dev, "aws:iam/role:Role");
+    assert.deepEqual(roles.map((r) => String(input(r, "name"))).sort(), Object.keys(users).map((u) => workloadRoleName("dev-01", u as BucketUser)).sort(), "hub-store spoke: no store role");
+    const cluster = clusterArn("eu-central-1", "111122223333", "dev-01-eks");
+    const assocs = ofType(dev, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
+    assert.equal(assocs.length, Object.keys(users).length);
+    for (const [user, sa] of Object.entries(users)) {
+      const role = roleOf(dev, user as BucketUser);
+      const trust = policyOf(role, "assumeRolePolicy");
+      assert.equal(trust.Statement.length, 1);
+      const [s] = trust.Statement;
+      assert.equal(s.Effect, "Allow");
+      assert.deepEqual(s.Principal, { Service: "pods.eks.amazonaws.com" });
+      assert.deepEqual([s.Action].flat().sort(), ["sts:AssumeRole", "sts:TagSession"]);
+      assert.deepEqual(s.Condition?.StringEquals, { "aws:SourceAccount": "111122223333", "aws:RequestTag/kubernetes-namespace": NAMESPACE, "aws:RequestTag/kubernetes-service-account": sa }, user);
+      assert.deepEqual(s.Condition?.ArnEquals, { "aws:SourceArn": cluster });
+      const assoc = assocs.filter((a) => input(a, "roleArn") === output(role, "arn"));
+      assert.equal(assoc.length, 1, `${user}: one association`);
+      assert.equal(input(assoc[0], "clusterName"), "dev-01-eks");
+      assert.equal(input(assoc[0], "namespace"), NAMESPACE);
+      assert.equal(input(assoc[0], "serviceAccount"), sa);
     }
-    const wi = run.outputs.workloadIdentity as Record<string, { annotations: Record<string, string> }>;
-    for (const u of ["sidecar", "compactor", "loki", "store"]) assert.deepEqual(wi[u].annotations, {});
   });
 
-  it("creates the hub reader with two keys whose secrets stay secret", () => {
-    assert.equal(ofType(run, "aws:iam/user:User").length, 1);
-    const keys = ofType(run, "aws:iam/accessKey:AccessKey");
+  it("creates the hub reader with two keys whose secrets stay secret, exporting one as a secret objstore", () => {
+    const users = ofType(dev, "aws:iam/user:User");
+    assert.deepEqual(users.map((u) => input(u, "name")), [readerUserName("dev-01")]);
+    const keys = ofType(dev, "aws:iam/accessKey:AccessKey");
     assert.equal(keys.length, 2);
     for (const k of keys) assert.ok(isSecretValue(k.outputs.secret), `${k.name}: secret output`);
-    assert.ok(isSecretValue(run.outputs.readonlyObjstore), "readonlyObjstore is a secret");
-    const cfg = parse(String(reveal(run.outputs.readonlyObjstore))) as { config: { access_key: string } };
-    assert.ok(keys.some((k) => k.id === cfg.config.access_key), "the exported key is one of the reader's keys");
-    const policy = JSON.parse(String(input(ofType(run, "aws:iam/userPolicy:UserPolicy")[0], "policy"))) as PolicyDocument;
-    assert.ok(JSON.stringify(policy).includes("198.51.100.7/32"));
+    const clear = assertReadonlyObjstoreSecret(dev);
+    const cfg = parse(clear) as { type: string; config: { bucket: string; access_key: string; secret_key: string } };
+    assert.equal(cfg.type, "S3");
+    assert.equal(cfg.config.bucket, (plainOutputs(dev).buckets as { metrics: string }).metrics);
+    const active = keys.find((k) => k.id === cfg.config.access_key);
+    assert.ok(active !== undefined, "the exported key is one of the reader's keys");
+    assert.equal(cfg.config.secret_key, reveal(active.outputs.secret));
   });
 
-  it("reserves protected egress addresses on NAT gateways and routes every private table through them", () => {
-    const eips = ofType(run, "aws:ec2/eip:Eip");
-    assert.equal(eips.length, 2);
-    for (const e of eips) {
-      assert.equal(input(e, "domain"), "vpc");
-      assert.equal(e.options.protect, true);
-      assert.equal(e.options.retainOnDelete, true);
+  it("limits the reader to the hub's real egress addresses (from the hub bootstrap), read-only, metrics only (evaluated)", async () => {
+    const ips = hubIps();
+    assert.ok(ips.length > 0);
+    assert.deepEqual([...ips].sort(), [...(plainOutputs(ops).egressIps as string[])].sort(), "the hub keeps its addresses after wiring the spokes");
+    const userPolicy = ofType(dev, "aws:iam/userPolicy:UserPolicy");
+    assert.equal(userPolicy.length, 1);
+    const identity = policyOf(userPolicy[0]);
+    for (const s of identity.Statement.filter((x) => x.Effect === "Allow" && [x.Action].flat().some((a) => String(a).startsWith("s3:")))) {
+      assert.deepEqual([...((s.Condition?.IpAddress?.["aws:SourceIp"] as string[] | undefined) ?? [])].sort(), asCidrs(ips).sort(), `${String(s.Sid)}: hub addresses only`);
     }
-    const nats = ofType(run, "aws:ec2/natGateway:NatGateway");
+    const readerArn = String(output(ofType(dev, "aws:iam/user:User")[0], "arn"));
+    const { metrics, logs } = plainOutputs(dev).buckets as { metrics: string; logs: string };
+    const tls = { "aws:SecureTransport": "true" };
+    for (const ip of ips) assert.equal(await deployedDecision(dev, metrics, "s3:GetObject", readerArn, { ...tls, "aws:SourceIp": ip }, identity), "Allowed", `GetObject from ${ip}`);
+    assert.equal(await deployedDecision(dev, metrics, "s3:ListBucket", readerArn, { ...tls, "aws:SourceIp": ips[0] }, identity, ""), "Allowed");
+    assert.notEqual(await deployedDecision(dev, metrics, "s3:GetObject", readerArn, { ...tls, "aws:SourceIp": "192.0.2.200" }, identity), "Allowed", "not from elsewhere");
+    assert.notEqual(await deployedDecision(dev, metrics, "s3:PutObject", readerArn, { ...tls, "aws:SourceIp": ips[0] }, identity), "Allowed", "never writes");
+    assert.notEqual(await deployedDecision(dev, metrics, "s3:DeleteObject", readerArn, { ...tls, "aws:SourceIp": ips[0] }, identity), "Allowed", "never deletes");
+    assert.notEqual(await deployedDecision(dev, logs, "s3:GetObject", readerArn, { ...tls, "aws:SourceIp": ips[0] }, identity), "Allowed", "never reads logs");
+  });
+
+  it("reserves protected egress addresses on NAT gateways, routes every private table through them, and exports them", () => {
+    const eips = ofType(dev, "aws:ec2/eip:Eip");
+    assert.equal(eips.length, 2);
+    assertDataSafe(eips, "egress address");
+    for (const e of eips) assert.equal(input(e, "domain"), "vpc");
+    const nats = ofType(dev, "aws:ec2/natGateway:NatGateway");
     assert.deepEqual(nats.map((n) => input(n, "subnetId")).sort(), ["subnet-0a11b22c33d44e55f", "subnet-0b22c33d44e55f66a"]);
     assert.deepEqual(nats.map((n) => input(n, "allocationId")).sort(), eips.map((e) => output(e, "allocationId")).sort());
-    const routes = ofType(run, "aws:ec2/route:Route");
+    const routes = ofType(dev, "aws:ec2/route:Route");
     assert.deepEqual(routes.map((r) => input(r, "routeTableId")).sort(), ["rtb-0c33d44e55f66a77b", "rtb-0d44e55f66a77b88c"]);
     for (const r of routes) assert.equal(input(r, "destinationCidrBlock"), "0.0.0.0/0");
     assert.deepEqual(new Set(routes.map((r) => input(r, "natGatewayId"))), new Set(nats.map((n) => n.id)), "routes spread over every gateway");
-    assert.deepEqual([...(run.outputs.egressIps as string[])].sort(), eips.map((e) => output(e, "publicIp")).sort());
+    assertEgressIps(dev, eips.map((e) => output(e, "publicIp")));
   });
 });
 
-describe("ops-01 (hub, IRSA, customer key, adopted endpoint) under the engine", () => {
-  let run: ChildResult;
-  before(async () => {
-    run = await runAws("ops-01");
+describe("ops-01 (hub, IRSA, customer key, adopted endpoint)", () => {
+  it("uses its one explicit provider for every AWS resource", () => {
+    assertExplicitProvider(ops, "aws", "aws");
+    assert.deepEqual(JSON.parse(String(input(ofType(ops, "pulumi:providers:aws")[0], "allowedAccountIds"))), ["444455556666"]);
   });
 
-  it("encrypts with a rotating, protected customer key", () => {
-    const keys = ofType(run, "aws:kms/key:Key");
+  it("encrypts its one bucket with a rotating, protected customer key and meets the S3 checklist", () => {
+    const keys = ofType(ops, "aws:kms/key:Key");
     assert.equal(keys.length, 1);
     assert.equal(input(keys[0], "enableKeyRotation"), true);
-    assert.equal(keys[0].options.protect, true);
-    assert.equal(keys[0].options.retainOnDelete, true);
-    assert.equal(ofType(run, "aws:kms/alias:Alias").length, 1);
-    checkBucketChecklist(run, true);
+    assertDataSafe(keys, "KMS key");
+    assert.equal(ofType(ops, "aws:kms/alias:Alias").length, 1);
+    assert.equal(ofType(ops, "aws:s3/bucket:Bucket").length, 1, "the hub owns a metrics bucket only");
+    checkBucketChecklist(ops, true);
   });
 
   it("adopts the existing S3 endpoint instead of creating one", async () => {
-    assert.equal(ofType(run, "aws:ec2/vpcEndpoint:VpcEndpoint").length, 0);
-    const metrics = String(run.outputs.metricsBucket);
-    const ruler = ofType(run, "aws:iam/role:Role").find((r) => String(input(r, "name")).endsWith("-sidecar"));
-    assert.ok(ruler !== undefined);
-    assert.equal(await deployedDecision(run, metrics, "s3:PutObject", String(output(ruler, "arn")), { "aws:SecureTransport": "true", "aws:SourceVpce": "vpce-0f1e2d3c4b5a69799" }), "Allowed");
+    assert.equal(ofType(ops, "aws:ec2/vpcEndpoint:VpcEndpoint").length, 0);
+    const metrics = String((plainOutputs(ops).buckets as { metrics: string }).metrics);
+    const ruler = String(output(roleOf(ops, "sidecar"), "arn"));
+    assert.equal(await deployedDecision(ops, metrics, "s3:PutObject", ruler, { "aws:SecureTransport": "true", "aws:SourceVpce": "vpce-0f1e2d3c4b5a69799" }), "Allowed");
+    assert.equal(await deployedDecision(ops, metrics, "s3:PutObject", ruler, { "aws:SecureTransport": "true", "aws:SourceIp": "192.0.2.10" }), "ExplicitlyDenied");
   });
 
-  it("binds workloads by IRSA: OIDC trust, role annotation, no Pod Identity association", () => {
-    assert.equal(ofType(run, "aws:eks/podIdentityAssociation:PodIdentityAssociation").length, 0);
-    const issuer = "oidc.eks.eu-central-1.amazonaws.com/id/A1B2C3D4E5F60718293A4B5C6D7E8F90";
-    const roles = ofType(run, "aws:iam/role:Role");
-    for (const r of roles) {
-      const trust = JSON.parse(String(input(r, "assumeRolePolicy"))) as PolicyDocument;
-      assert.deepEqual(trust.Statement[0].Principal, { Federated: `arn:aws:iam::444455556666:oidc-provider/${issuer}` });
+  it("binds the ruler and the hub store by IRSA to exactly their ServiceAccounts; no compactor on the hub, no Pod Identity", () => {
+    assert.equal(ofType(ops, "aws:eks/podIdentityAssociation:PodIdentityAssociation").length, 0);
+    const issuerUrl = "https://oidc.eks.eu-central-1.amazonaws.com/id/A1B2C3D4E5F60718293A4B5C6D7E8F90";
+    const host = issuerHostPath(issuerUrl);
+    const users = { sidecar: SERVICE_ACCOUNTS.ruler, store: SERVICE_ACCOUNTS.hubStore } as const;
+    assert.deepEqual(ofType(ops, "aws:iam/role:Role").map((r) => String(input(r, "name"))).sort(), Object.keys(users).map((u) => workloadRoleName("ops-01", u as BucketUser)).sort());
+    for (const [user, sa] of Object.entries(users)) {
+      const trust = policyOf(roleOf(ops, user as BucketUser), "assumeRolePolicy");
+      assert.equal(trust.Statement.length, 1);
+      const [s] = trust.Statement;
+      assert.deepEqual(s.Principal, { Federated: oidcProviderArn("eu-central-1", "444455556666", issuerUrl) });
+      assert.deepEqual([s.Action].flat(), ["sts:AssumeRoleWithWebIdentity"]);
+      assert.deepEqual(s.Condition?.StringEquals, { [`${host}:sub`]: `system:serviceaccount:${NAMESPACE}:${sa}`, [`${host}:aud`]: "sts.amazonaws.com" }, user);
     }
-    const wi = run.outputs.workloadIdentity as Record<string, { annotations: Record<string, string> }>;
-    const arns = roles.map((r) => output(r, "arn"));
-    for (const u of ["sidecar", "compactor"]) assert.ok(arns.includes(wi[u].annotations["eks.amazonaws.com/role-arn"]), u);
   });
 
-  it("has no reader credential without hub addresses to bind it to", () => {
-    assert.equal(ofType(run, "aws:iam/user:User").length, 0);
-    assert.equal(run.outputs.readonlyObjstore, undefined);
+  it("has no reader credential for its own bucket", () => {
+    assert.equal(ofType(ops, "aws:iam/user:User").length, 0);
+    assert.equal(ofType(ops, "aws:iam/accessKey:AccessKey").length, 0);
+    assert.equal(ops.outputs.objstoreReadonly, undefined);
+  });
+
+  it("egress: protected addresses, one NAT per public subnet, exported as egressIps", () => {
+    const eips = ofType(ops, "aws:ec2/eip:Eip");
+    assert.equal(eips.length, 2);
+    assertDataSafe(eips, "egress address");
+    assert.equal(ofType(ops, "aws:ec2/natGateway:NatGateway").length, 2);
+    assert.deepEqual(ofType(ops, "aws:ec2/route:Route").map((r) => input(r, "routeTableId")).sort(), ["rtb-0f1e2d3c4b5a69711", "rtb-0f1e2d3c4b5a69712"]);
+    assertEgressIps(ops, eips.map((e) => output(e, "publicIp")));
+    assertEgressIps(fleet.bootstrap, eips.map((e) => output(e, "publicIp")));
   });
 });
 
-describe("adopted egress under the engine", () => {
-  it("reads the given addresses and creates no address, gateway or route", async () => {
-    const run = await runAws("dev-01", (v) => {
+describe("dev-01 with adopted egress", () => {
+  let adopted: StackRun;
+  before(async () => {
+    adopted = await runStack(spokeRunOptions(fleet, "dev-01", (v) => {
       v.egress = { mode: "existing", count: 2, addresses: ["eipalloc-0a1b2c3d4e5f60718", "eipalloc-0b1b2c3d4e5f60718"] };
-    });
-    for (const t of ["aws:ec2/eip:Eip", "aws:ec2/natGateway:NatGateway", "aws:ec2/route:Route"]) assert.equal(ofType(run, t).length, 0, t);
-    const ips = run.outputs.egressIps as string[];
+    }));
+    assert.equal(adopted.error, undefined, adopted.error?.message);
+  });
+
+  it("reads the given addresses and creates no address, gateway or route", () => {
+    // Adopted addresses are read (`Eip.get`), never registered as managed resources.
+    for (const t of ["aws:ec2/eip:Eip", "aws:ec2/natGateway:NatGateway", "aws:ec2/route:Route"]) assert.equal(ofType(adopted, t).length, 0, t);
+    const ips = adopted.outputs.egressIps as string[];
     assert.equal(ips.length, 2);
     for (const ip of ips) assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/);
   });

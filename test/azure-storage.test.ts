@@ -1,22 +1,17 @@
 /**
  * Azure storage: grants plan, federated credentials, storage firewall, lifecycle policy, reader
- * SAS rotation, objstore and Loki values against the upstream reference, and the resources the
- * Storage component registers for stag-01 (recorded with the engine's monitor and Azure mock outputs).
+ * SAS rotation, objstore and Loki values against the upstream reference. What the real stag-01
+ * stack registers is checked in azure-engine.test.ts.
  */
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import {
   AZURE_ROLES,
   AZURE_TOKEN_AUDIENCE,
-  AZURE_WI_CLIENT_ID_ANNOTATION,
-  AZURE_WI_USE_LABEL,
-  AzureStorage,
   DENY_BLOB_DELETE_CONDITION,
-  KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
   STORAGE_ACCOUNT_NAME,
   containerRetentionDays,
   keyVaultName,
@@ -31,7 +26,6 @@ import {
   renderReaderSasParameters,
   renderSasPolicy,
   roleAssignmentGuid,
-  roleDefinitionId,
   sasSignedIp,
   softDeleteDays,
   storageAccountName,
@@ -40,10 +34,7 @@ import {
   subnetId,
   type GrantsInput,
 } from "../components/clouds/azure";
-import type { StorageArgs } from "../components/clouds/types";
-import { durationDays } from "../components/config";
-import { REPO_DIR, isSecretValue, reveal, type RecordedResource } from "./engine";
-import { recordAzure, stackConfig, valueOf } from "./azure-harness";
+import { REPO_DIR } from "./engine";
 import { REFERENCE_DIR, referenceYaml, unknownKeyPaths } from "./support/reference";
 
 const CONTRIBUTOR = AZURE_ROLES["Storage Blob Data Contributor"];
@@ -307,250 +298,5 @@ describe("names", () => {
   it("zone-redundant storage where the region has zones, never geo-redundant", () => {
     assert.equal(storageSku("germanywestcentral"), "Standard_ZRS");
     assert.equal(storageSku("germanynorth"), "Standard_LRS");
-  });
-});
-
-// ---- the component, recorded ---------------------------------------------------------------
-
-function inputs(r: RecordedResource): Record<string, unknown> {
-  return reveal(r.inputs) as Record<string, unknown>;
-}
-
-describe("Storage component on stag-01", async () => {
-  const config = stackConfig("stag-01");
-  assert.ok(config.cloud === "azure");
-  const hubIps = ["203.0.113.10", "203.0.113.11"];
-  const args: StorageArgs = { retention: config.retention, buckets: ["metrics", "logs"], writers, store, hubEgressIps: hubIps, ownEgressIps: ["198.51.100.20"], readerRotationDays: 30 };
-  const now = new Date(Date.UTC(2026, 5, 1));
-  const { resources, result: storage } = await recordAzure(config, "st", (ctx) => new AzureStorage("st", { ...args, context: ctx, now }));
-  const ofType = (t: string): RecordedResource[] => resources.filter((r) => r.type === t);
-  const one = (t: string): RecordedResource => {
-    const all = ofType(t);
-    assert.equal(all.length, 1, t);
-    return all[0];
-  };
-  const account = one("azure-native:storage:StorageAccount");
-  const containers = ofType("azure-native:storage:BlobContainer");
-  const container = (role: string): RecordedResource => {
-    const c = containers.find((x) => x.name === `st-${role}`);
-    assert.ok(c !== undefined, role);
-    return c;
-  };
-  const sub = config.cluster.subscriptionId;
-
-  it("registers the component with its type token", () => {
-    assert.ok(resources.some((r) => r.type === "sovereign:azure:Storage" && r.name === "st"));
-  });
-
-  it("the storage account meets the Azure checklist", () => {
-    const i = inputs(account);
-    assert.equal(i.allowBlobPublicAccess, false, "CIS 9.3.8 / CKV2_AZURE_47");
-    assert.equal(i.enableHttpsTrafficOnly, true, "CKV_AZURE_3");
-    assert.equal(i.minimumTlsVersion, "TLS1_2", "CKV_AZURE_44");
-    assert.equal(i.kind, "StorageV2");
-    assert.deepEqual(i.sku, { name: "Standard_ZRS" });
-    assert.equal(i.location, "germanywestcentral");
-    assert.equal(i.accountName, storageAccountName("stag-01", sub));
-    assert.equal((i.encryption as { requireInfrastructureEncryption: boolean }).requireInfrastructureEncryption, true, "infrastructure encryption");
-    assert.equal((i.encryption as { keySource: string }).keySource, "Microsoft.Storage");
-    assert.deepEqual(i.networkRuleSet, renderNetworkRuleSet({ subnetId: subnetId(sub, config.network.resourceGroup, config.network.virtualNetwork, config.network.subnet), hubIps }));
-    assert.equal((i.networkRuleSet as { defaultAction: string }).defaultAction, "Deny", "CKV_AZURE_35");
-    // The documented trade-off: shared keys stay on only because the hub reader needs a SAS; a policy caps every SAS.
-    assert.equal(i.allowSharedKeyAccess, true);
-    assert.deepEqual(i.sasPolicy, renderSasPolicy(30));
-    assert.equal(i.publicNetworkAccess, "Enabled");
-    assert.equal(i.allowCrossTenantReplication, false);
-    const tags = i.tags as Record<string, string>;
-    for (const [k, v] of Object.entries({ cluster: "stag-01", environment: "stag", region: "germanywestcentral", cloud: "azure", "sovereignty-zone": "de" })) assert.equal(tags[k], v, k);
-    const accountArgs = readFileSync(join(REPO_DIR, "node_modules/@pulumi/azure-native/storage/storageAccount.d.ts"), "utf8");
-    const known = new Set([...accountArgs.slice(accountArgs.indexOf("export interface StorageAccountArgs")).matchAll(/^\s{4}(\w+)\??:/gm)].map((m) => m[1]));
-    for (const k of Object.keys(i)) assert.ok(known.has(k), `StorageAccountArgs has no field ${k}`);
-    assertFields(i.encryption as object, "EncryptionArgs");
-  });
-
-  it("data stores are protected and retained: resource group, account, containers", () => {
-    const rg = one("azure-native:resources:ResourceGroup");
-    assert.equal(inputs(rg).resourceGroupName, "rg-stag-01-observability");
-    for (const r of [rg, account, ...containers]) assert.ok(r.options.protect && r.options.retainOnDelete, `${r.name} protected and retained`);
-  });
-
-  it("versioning, blob and container soft delete (CKV2_AZURE_38), before any container exists", () => {
-    const svc = one("azure-native:storage:BlobServiceProperties");
-    const i = inputs(svc);
-    assert.equal(i.isVersioningEnabled, true);
-    assert.deepEqual(i.deleteRetentionPolicy, { enabled: true, days: durationDays(config.retention.noncurrentVersions) });
-    assert.deepEqual(i.containerDeleteRetentionPolicy, { enabled: true, days: durationDays(config.retention.noncurrentVersions) });
-    for (const c of containers) assert.ok(c.options.dependsOn.includes(svc.urn), c.name);
-  });
-
-  it("private containers metrics and logs, and the lifecycle policy from the retention config", () => {
-    assert.deepEqual(containers.map((c) => inputs(c).containerName).sort(), ["logs", "metrics"]);
-    for (const c of containers) assert.equal(inputs(c).publicAccess, "None");
-    const policy = one("azure-native:storage:ManagementPolicy");
-    assert.deepEqual(inputs(policy).policy, renderManagementPolicy(["metrics", "logs"], config.retention));
-    assert.equal(inputs(policy).managementPolicyName, "default");
-  });
-
-  it("one identity per workload, federated only with its own ServiceAccount on this cluster", () => {
-    const ids = ofType("azure-native:managedidentity:UserAssignedIdentity");
-    const fics = ofType("azure-native:managedidentity:FederatedIdentityCredential");
-    const users = { ...writers, store };
-    assert.deepEqual(ids.map((r) => r.name).sort(), Object.keys(users).map((u) => `st-${u}-id`).sort());
-    assert.equal(fics.length, Object.keys(users).length, "no federated credential for the hub");
-    for (const [user, ref] of Object.entries(users)) {
-      const id = ids.find((r) => r.name === `st-${user}-id`);
-      const fic = fics.find((r) => r.name === `st-${user}-fic`);
-      assert.ok(id !== undefined && fic !== undefined, user);
-      const f = inputs(fic);
-      assert.equal(f.issuer, config.cluster.oidcIssuerUrl);
-      assert.equal(f.subject, `system:serviceaccount:${ref.namespace}:${ref.serviceAccount}`);
-      assert.deepEqual(f.audiences, ["api://AzureADTokenExchange"]);
-      assert.equal(f.resourceName, id.outputs.name);
-    }
-  });
-
-  it("role assignments are exactly the plan's RBAC grants, at container scope, to this stack's identities", () => {
-    const ras = ofType("azure-native:authorization:RoleAssignment").map(inputs);
-    const principalOf = new Map(ofType("azure-native:managedidentity:UserAssignedIdentity").map((r) => [String(r.outputs.principalId), r.name.replace(/^st-/, "").replace(/-id$/, "")]));
-    const scopeOf = new Map(containers.map((c) => [c.id, String(inputs(c).containerName)]));
-    const actual = ras.map((r) => `${principalOf.get(String(r.principalId))}:${scopeOf.get(String(r.scope))}:${String(r.roleDefinitionId)}`).sort();
-    const expected = planGrants(full).filter((g) => g.via === "rbac").map((g) => `${g.principal}:${g.container}:${roleDefinitionId(sub, g.roleId)}`).sort();
-    assert.deepEqual(actual, expected);
-    for (const r of ras) {
-      assert.equal(r.principalType, "ServicePrincipal");
-      assert.equal(r.roleAssignmentName, roleAssignmentGuid(String(r.scope), String(r.principalId), String(r.roleDefinitionId).split("/").pop() ?? ""));
-      assert.match(String(r.scope), /\/blobServices\/default\/containers\/(metrics|logs)$/, "never account scope");
-    }
-    const sidecar = ras.find((r) => principalOf.get(String(r.principalId)) === "sidecar");
-    assert.equal(sidecar?.condition, DENY_BLOB_DELETE_CONDITION);
-    assert.equal(sidecar?.conditionVersion, "2.0");
-  });
-
-  it("workload identity bindings carry each identity's client id and the webhook label", async () => {
-    const resolved = await valueOf(storage.workloadIdentityOutput);
-    for (const user of ["sidecar", "compactor", "loki", "store"] as const) {
-      const id = resources.find((r) => r.name === `st-${user}-id`);
-      assert.ok(id !== undefined);
-      assert.deepEqual(resolved[user], { annotations: { [AZURE_WI_CLIENT_ID_ANNOTATION]: id.outputs.clientId }, podLabels: { [AZURE_WI_USE_LABEL]: "true" } });
-      assert.deepEqual(storage.workloadIdentity[user]?.podLabels, { [AZURE_WI_USE_LABEL]: "true" });
-    }
-  });
-
-  it("the hub reader: a secret read-only objstore with a container SAS bound to the hub", async () => {
-    assert.ok(storage.readonlyObjstore !== undefined);
-    assert.equal(await pulumi.isSecret(storage.readonlyObjstore), true);
-    const doc = parse(await valueOf(storage.readonlyObjstore)) as { type: string; config: Record<string, string> };
-    assert.deepEqual(unknownKeyPaths(doc, referenceYaml("thanos-v0.42.4/objstore-azure.yaml")), []);
-    assert.equal(doc.config.container, "metrics");
-    const accountName = String(account.outputs.name);
-    assert.equal(doc.config.storage_account, accountName);
-    const m = /^BlobEndpoint=https:\/\/([a-z0-9]+)\.blob\.core\.windows\.net\/;SharedAccessSignature=(.+)$/.exec(doc.config.storage_connection_string);
-    assert.ok(m !== null, doc.config.storage_connection_string);
-    assert.equal(m[1], accountName);
-    const q = new URLSearchParams(m[2]);
-    assert.equal(q.get("sr"), "c");
-    assert.equal(q.get("sp"), "rl");
-    assert.equal(q.get("spr"), "https");
-    assert.equal(q.get("sip"), "203.0.113.10-203.0.113.11");
-    assert.equal(q.get("se"), readerSasWindow(now, 30).expiry);
-    assert.ok((q.get("sig") ?? "").length > 0);
-    assert.equal(doc.config.storage_account_key, undefined, "the account key is never exported");
-  });
-
-  it("the writer objstore has no secret and is not one; Loki points at the logs container with a federated token", async () => {
-    assert.equal(await pulumi.isSecret(storage.writerObjstore), false);
-    const doc = parse(await valueOf(storage.writerObjstore)) as { config: Record<string, unknown> };
-    assert.deepEqual(doc.config, { storage_account: account.outputs.name, container: "metrics", endpoint: "blob.core.windows.net", storage_create_container: false });
-    assert.ok(storage.lokiStorage !== undefined);
-    const loki = (await valueOf(storage.lokiStorage)) as { storage: { bucketNames: { chunks: string }; azure: { accountName: string; useFederatedToken: boolean } } };
-    assert.equal(loki.storage.bucketNames.chunks, container("logs").outputs.name);
-    assert.equal(loki.storage.azure.accountName, account.outputs.name);
-    assert.equal(loki.storage.azure.useFederatedToken, true);
-  });
-
-  it("every child uses the stack's explicit azure-native provider, pinned to the stack's subscription and region", () => {
-    for (const r of resources.filter((x) => x.custom && !x.type.startsWith("pulumi:providers:"))) assert.match(String(r.provider), /pulumi:providers:azure-native::st-azure::/, r.name);
-    const provider = resources.find((r) => r.type === "pulumi:providers:azure-native" && r.name === "st-azure");
-    assert.ok(provider !== undefined);
-    const p = inputs(provider);
-    assert.equal(p.subscriptionId, sub);
-    assert.equal(p.tenantId, config.cluster.tenantId);
-    assert.equal(p.location, "germanywestcentral");
-  });
-});
-
-describe("Storage component without a hub reader", async () => {
-  const config = stackConfig("stag-01");
-  const { resources, result } = await recordAzure(config, "nohub", (ctx) =>
-    new AzureStorage("nohub", { retention: config.retention, buckets: ["metrics"], writers: { sidecar: writers.sidecar, compactor: writers.compactor }, ownEgressIps: [], readerRotationDays: 30, context: ctx }),
-  );
-
-  it("shared key access is disabled (CKV2_AZURE_40), no SAS, no IP rules, no reader", async () => {
-    const [account] = resources.filter((r) => r.type === "azure-native:storage:StorageAccount");
-    const i = inputs(account);
-    assert.equal(i.allowSharedKeyAccess, false);
-    assert.equal(i.sasPolicy, undefined);
-    assert.deepEqual((i.networkRuleSet as { ipRules: unknown[] }).ipRules, []);
-    assert.equal(result.readonlyObjstore, undefined);
-    assert.equal(result.lokiStorage, undefined);
-    assert.equal(resources.filter((r) => r.type === "azure-native:storage:BlobContainer").length, 1);
-    assert.equal(resources.filter((r) => r.type === "azure-native:managedidentity:UserAssignedIdentity").length, 2);
-  });
-});
-
-describe("Storage component with a customer-managed key", async () => {
-  const config = stackConfig("stag-01", (v) => {
-    v.encryption = { mode: "customer" };
-  });
-  assert.ok(config.cloud === "azure");
-  const { resources } = await recordAzure(config, "cmk", (ctx) =>
-    new AzureStorage("cmk", { retention: config.retention, buckets: ["metrics", "logs"], writers, store, ownEgressIps: [], readerRotationDays: 30, context: ctx }),
-  );
-  const one = (t: string): RecordedResource => {
-    const all = resources.filter((r) => r.type === t);
-    assert.equal(all.length, 1, t);
-    return all[0];
-  };
-
-  it("the key lives in a purge-protected RBAC vault, rotates, and is protected", () => {
-    const vault = one("azure-native:keyvault:Vault");
-    const key = one("azure-native:keyvault:Key");
-    const p = inputs(vault).properties as Record<string, unknown>;
-    assert.equal(p.enablePurgeProtection, true);
-    assert.equal(p.enableRbacAuthorization, true);
-    assert.equal(p.tenantId, config.cluster.tenantId);
-    assert.deepEqual(p.networkAcls, { defaultAction: "Deny", bypass: "AzureServices" });
-    const kp = inputs(key).properties as { kty: string; rotationPolicy: { lifetimeActions: { trigger: { timeAfterCreate: string } }[] } };
-    assert.equal(kp.kty, "RSA-HSM");
-    assert.equal(kp.rotationPolicy.lifetimeActions[0].trigger.timeAfterCreate, "P90D");
-    for (const r of [vault, key]) assert.ok(r.options.protect && r.options.retainOnDelete, r.name);
-  });
-
-  it("the account encrypts with the key through its own identity, which may only wrap/unwrap with that key", () => {
-    const account = one("azure-native:storage:StorageAccount");
-    const key = one("azure-native:keyvault:Key");
-    const vault = one("azure-native:keyvault:Vault");
-    const cmkId = resources.find((r) => r.name === "cmk-cmk-id");
-    const grant = resources.find((r) => r.name === "cmk-cmk-grant");
-    assert.ok(cmkId !== undefined && grant !== undefined);
-    const g = inputs(grant);
-    assert.equal(g.scope, key.id, "key scope, not vault");
-    assert.equal(g.principalId, cmkId.outputs.principalId);
-    assert.equal(g.roleDefinitionId, roleDefinitionId(config.cluster.subscriptionId, KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER));
-    const e = inputs(account).encryption as { keySource: string; requireInfrastructureEncryption: boolean; keyVaultProperties: { keyName: string; keyVaultUri: string; keyVersion?: string }; encryptionIdentity: { encryptionUserAssignedIdentity: string } };
-    assert.equal(e.keySource, "Microsoft.Keyvault");
-    assert.equal(e.requireInfrastructureEncryption, true);
-    assert.equal(e.keyVaultProperties.keyName, key.outputs.name);
-    assert.equal(e.keyVaultProperties.keyVaultUri, (vault.outputs.properties as { vaultUri: string }).vaultUri);
-    assert.equal(e.keyVaultProperties.keyVersion, undefined, "versionless: follows rotation");
-    assert.equal(e.encryptionIdentity.encryptionUserAssignedIdentity, cmkId.id);
-    assert.deepEqual(inputs(account).identity, { type: "UserAssigned", userAssignedIdentities: [cmkId.id] });
-    assert.ok(account.options.dependsOn.includes(grant.urn), "the account waits for the key grant");
-    assertFields(e, "EncryptionArgs");
-  });
-
-  it("no shared keys without a hub reader, even with CMK", () => {
-    assert.equal(inputs(one("azure-native:storage:StorageAccount")).allowSharedKeyAccess, false);
-    assert.ok(!resources.some((r) => isSecretValue(r.inputs.allowSharedKeyAccess)));
   });
 });
