@@ -3,9 +3,9 @@
  * outdated or malformed, names it, and registers nothing.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import { CONTRACT_VERSION, ContractError, parseSpokeExports, selectSpokes } from "../components/contracts";
-import { reveal, runStack, type StackReferenceData } from "./engine";
+import { before, describe, it } from "node:test";
+import { CONTRACT_VERSION, ContractError, parseSpokeExports, selectSpokes, SPOKE_SECRET_KEYS } from "../components/contracts";
+import { asReference, isSecretValue, planFleet, reveal, runStack, type FleetPlan, type StackReferenceData, type StackRun } from "./engine";
 import { asRef, spokeOutputs } from "./fixtures/exports";
 
 type Outputs = Record<string, unknown>;
@@ -92,5 +92,61 @@ describe("the hub program reading spokes", () => {
     const run = await runStack({ stack: "ops-01", references: refs });
     assert.ok(run.error);
     assert.match(run.error.message, /stack 'dev-01'[\s\S]*output 'lokiPassword' must be a secret/);
+  });
+});
+
+describe("the contract against the real fleet", () => {
+  let fleet: FleetPlan;
+  before(async () => {
+    fleet = await planFleet();
+  });
+  const spokes = (): StackRun[] => fleet.runs.filter((r) => r.role === "spoke");
+
+  it("accepts every real spoke's outputs and drops nothing the spoke exports", () => {
+    assert.deepEqual(spokes().map((s) => s.stack).sort(), ["dev-01", "prod-01", "stag-01"]);
+    for (const s of spokes()) {
+      assert.equal(s.error, undefined, `${s.stack}: ${s.error?.message ?? ""}`);
+      const values = plain(s.outputs);
+      const parsed = parseSpokeExports(s.stack, values);
+      // zod drops unknown keys: an export the schema does not know would vanish here.
+      assert.deepEqual(Object.keys(parsed).sort(), Object.keys(values).sort(), `${s.stack}: every export is part of the contract`);
+    }
+  });
+
+  it("exports exactly the contract's secrets as secrets, so the hub's leak check and re-wrapping see them", () => {
+    for (const s of spokes()) {
+      const secretKeys: readonly string[] = SPOKE_SECRET_KEYS;
+      for (const k of SPOKE_SECRET_KEYS) if (s.outputs[k] !== undefined) assert.ok(isSecretValue(s.outputs[k]), `${s.stack}: ${k} is a secret`);
+      for (const k of s.secretOutputNames) assert.ok(secretKeys.includes(k), `${s.stack}: secret output ${k} is a contract secret`);
+    }
+    assert.ok(spokes().some((s) => s.outputs.objstoreReadonly !== undefined), "some real spoke exports a reader credential");
+  });
+
+  it("the hub reads every real spoke: the run succeeds and wires all of them", () => {
+    const hub = fleet.runs.find((r) => r.role === "hub");
+    assert.ok(hub !== undefined);
+    assert.equal(hub.error, undefined, hub.error?.message);
+    assert.deepEqual(plain(hub.outputs).spokes, spokes().map((s) => s.stack).sort());
+  });
+
+  it("readSpoke reads every output a real spoke exports: the hub names each one when all are malformed", async () => {
+    const dev = fleet.runs.find((r) => r.stack === "dev-01");
+    assert.ok(dev !== undefined);
+    const refs: Record<string, StackReferenceData> = Object.fromEntries(spokes().map((s) => [s.stack, asReference(s)]));
+    // Every export of dev-01 replaced by a value of the wrong type: an output readSpoke does not read
+    // (not in its key list) is never validated, so the hub's error would not name it.
+    const tampered: Outputs = {};
+    for (const k of Object.keys(dev.outputs)) tampered[k] = 12345;
+    refs["dev-01"] = { outputs: tampered, secretOutputNames: dev.secretOutputNames };
+    const run = await runStack({ stack: "ops-01", references: refs });
+    assert.ok(run.error !== undefined, "the hub must refuse the tampered spoke");
+    assert.match(run.error.message, /stack 'dev-01'/);
+    for (const k of Object.keys(dev.outputs)) {
+      const named = k === "contractVersion" ? /output 'contractVersion' is 12345, expected 1/ : new RegExp(`output '${k}': `);
+      assert.match(run.error.message, named, `readSpoke reads and validates '${k}'`);
+      assert.doesNotMatch(run.error.message, new RegExp(`output '${k}' is missing`), `'${k}' is read, not missing`);
+    }
+    assert.doesNotMatch(run.error.message, /prod-01|stag-01/);
+    assert.equal(run.resources.filter((r) => r.custom && r.type !== "pulumi:pulumi:StackReference").length, 0, "nothing registered");
   });
 });
