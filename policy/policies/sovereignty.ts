@@ -345,7 +345,7 @@ export function thanosContainers(r: PolicyResource): { subcommand: string; image
     .filter((c) => c.image.includes("thanos"));
 }
 
-/** The role a stack plays: declared, else `hub` when it holds no bucket writer identities (the stricter reading). */
+/** An undeclared role is read as hub: the stricter reading, since a spoke loses nothing by it. */
 function isHubOrUnknown(d: Declared): boolean {
   return d.role !== "spoke";
 }
@@ -415,5 +415,5 @@ export const hubReadPathEphemeral: StackValidationPolicy = {
 /** Every sovereignty policy. */
 export const sovereigntyPolicies: StackValidationPolicy[] = [sovereignDataResidency, noReplicationOutsideZone, writersAreLocal, hubReadPathEphemeral];
 
-/** Kept for callers that want only the cloud-neutral helpers. */
+/** Helpers the tests and other policies reuse. */
 export { clusterLocal, isS3Write };
