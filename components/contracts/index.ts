@@ -52,6 +52,10 @@ export const spokeExportsSchema = z.object({
   lokiPassword: nonEmpty,
   /** Thanos objstore config (YAML) with the hub's read-only credential (secret); `hub-store` spokes only. */
   objstoreReadonly: nonEmpty.optional(),
+  /** Requested CPU/memory of the spoke's workloads; informational (fleet reports), never wired. */
+  footprint: z
+    .object({ cluster: z.object({ cpuMillicores: z.number(), memoryMiB: z.number() }), perNode: z.object({ cpuMillicores: z.number(), memoryMiB: z.number() }) })
+    .optional(),
 }).superRefine((v, ctx) => {
   if (v.queryPath === "hub-store" && v.objstoreReadonly === undefined) {
     ctx.addIssue({ code: "custom", path: ["objstoreReadonly"], message: "required when queryPath is hub-store: the hub reads this spoke's bucket" });
@@ -59,7 +63,7 @@ export const spokeExportsSchema = z.object({
 });
 
 /** Every output name of the spoke contract. */
-const SPOKE_KEYS = ["contractVersion", "role", "name", "cloud", "region", "sovereigntyZone", "environment", "queryPath", "labels", "egressIps", "exposed", "thanos", "loki", "buckets", "lokiPassword", "objstoreReadonly"] as const;
+const SPOKE_KEYS = ["contractVersion", "role", "name", "cloud", "region", "sovereigntyZone", "environment", "queryPath", "labels", "egressIps", "exposed", "thanos", "loki", "buckets", "lokiPassword", "objstoreReadonly", "footprint"] as const;
 
 /** Schema of the hub's stack outputs. */
 export const hubExportsSchema = z.object({

@@ -95,7 +95,9 @@ export function renderController(p: ThanosWorkloadParams):
         ...common,
         serviceName: p.name,
         podManagementPolicy: "Parallel",
-        volumeClaimTemplates: claims.map((c) => ({ metadata: { name: c.name }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: c.size } } } })),
+        ...(claims.length > 0
+          ? { volumeClaimTemplates: claims.map((c) => ({ metadata: { name: c.name }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: c.size } } } })) }
+          : {}),
       },
     };
   }

@@ -40,6 +40,8 @@ export interface RunStackOptions {
   env?: Record<string, string | null>;
   /** Edits the stack's `observability:*` values before the run (tests of bad input). */
   mutateConfig?: (values: Record<string, unknown>, secretKeys: Set<string>) => void;
+  /** The stack's state from an earlier run (unchanged resources keep their outputs). */
+  prior?: StackRun;
 }
 
 function runChild(job: ChildJob): Promise<ChildResult> {
@@ -90,6 +92,7 @@ export async function runStack(opts: RunStackOptions): Promise<StackRun> {
     secretKeys: [...secretKeys],
     references: opts.references ?? {},
     env: opts.env ?? {},
+    prior: opts.prior?.resources,
     resultPath: "",
   });
   result.resources.sort((a, b) => a.urn.localeCompare(b.urn));
@@ -194,7 +197,8 @@ export async function planFleet(opts: FleetPlanOptions = {}): Promise<FleetPlan>
 
   const hubRuns = new Map<string, StackRun>();
   await pool(wantedHubs, parallel, async (h) => {
-    const run = await runStack({ ...common, stack: h, references: spokeRefs, env: { [SPOKES_ENV]: null } });
+    // The hub's second pass starts from its bootstrap state: its CA and addresses stay the ones the spokes trust.
+    const run = await runStack({ ...common, stack: h, references: spokeRefs, env: { [SPOKES_ENV]: null }, prior: bootstraps.get(h) });
     hubRuns.set(h, run);
     opts.onStack?.(run, "hub");
   });

@@ -22,6 +22,11 @@ export interface ChildJob {
   references: Record<string, StackReferenceData>;
   /** Environment for the program (null unsets). */
   env: Record<string, string | null>;
+  /**
+   * The stack's state from a previous run: a resource registered again with the same type, name
+   * and inputs keeps its id and outputs, as a real engine would not re-create it.
+   */
+  prior?: RecordedResource[];
   resultPath: string;
 }
 
