@@ -5,12 +5,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HubConfig } from "../components/config";
 import { CONTRACT_VERSION, readSpoke, selectSpokes, SPOKES_ENV, type SpokeView } from "../components/contracts";
-import { cloudModule, type CloudContext } from "../components/clouds";
 import { HUB_ALERTMANAGER, SERVICE_ACCOUNTS } from "../components/endpoints";
 import { ExposedEndpoint } from "../components/exposure";
-import { Cluster } from "../components/kube";
-import { k8sLabels, resourceLabels } from "../components/labels";
-import { caBundle, StackPki, tlsSecret } from "../components/pki";
+import { stackFoundation } from "../components/foundation";
+import { k8sLabels } from "../components/labels";
+import { caBundle, tlsSecret } from "../components/pki";
 import { HUB_SECRETS, HubWorkloads } from "../components/workloads/hub";
 
 /** Reads every wired spoke; all broken spokes are reported together, before any resource. */
@@ -27,10 +26,7 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
 
   const ns = config.namespace;
 
-  const cloud = cloudModule(config.cloud);
-  const provider = cloud.createProvider(`${config.stack}-${config.cloud}`, config);
-  const ctx: CloudContext = { stack: config.stack, config, labels: resourceLabels(config), provider };
-  const egress = cloud.createEgress(`${config.stack}-egress`, ctx, { egress: config.egress });
+  const { cloud, ctx, egress, cluster, pki, k8sOpts } = stackFoundation(config);
   // The hub's own data: the ruler's global SLI blocks. No compactor runs on the hub (checklist);
   // lifecycle rules bound the bucket instead, and nothing read from a spoke is ever written here.
   const storage = cloud.createStorage(`${config.stack}-storage`, ctx, {
@@ -42,21 +38,12 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
     readerRotationDays: 30,
   });
 
-  const cluster = new Cluster(config.stack, { kubeconfig: config.kubeconfig, namespace: ns, labels: k8sLabels(config, "namespace") });
-  const k8sOpts = { provider: cluster.provider, dependsOn: [cluster] };
-  const pki = new StackPki(`${config.stack}-pki`, {
-    stack: config.stack,
-    caValidityHours: config.pki.caValidityHours,
-    caEarlyRenewalHours: config.pki.caEarlyRenewalHours,
-    rotateCa: config.pki.rotateCa,
-  });
-  const leaf = { validityHours: config.pki.leafValidityHours, earlyRenewalHours: config.pki.leafEarlyRenewalHours };
   // Every spoke CA the hub's clients and its Alertmanager must trust; per-endpoint TLS pins each spoke to its own.
   const spokeCas = caBundle(spokes.map((s) => s.thanos.caPem));
 
-  const queryClient = pki.issue(`${config.stack}-thanos-query-client`, { ...leaf, usage: "client", commonName: `${config.stack}-thanos-query` });
-  const grafanaClient = pki.issue(`${config.stack}-grafana-client`, { ...leaf, usage: "client", commonName: `${config.stack}-grafana` });
-  const alertmanagerServer = pki.issue(`${config.stack}-alertmanager-server`, { ...leaf, usage: "server", commonName: config.endpoints.alertmanager, dnsNames: [config.endpoints.alertmanager] });
+  const queryClient = pki.issue(`${config.stack}-thanos-query-client`, { usage: "client", commonName: `${config.stack}-thanos-query` });
+  const grafanaClient = pki.issue(`${config.stack}-grafana-client`, { usage: "client", commonName: `${config.stack}-grafana` });
+  const alertmanagerServer = pki.issue(`${config.stack}-alertmanager-server`, { usage: "server", commonName: config.endpoints.alertmanager, dnsNames: [config.endpoints.alertmanager] });
   tlsSecret(HUB_SECRETS.queryClientTls, { namespace: ns, certificate: queryClient, trustedCaPem: spokeCas, labels: k8sLabels(config, "thanos") }, k8sOpts);
   tlsSecret("grafana-client-tls", { namespace: ns, certificate: grafanaClient, trustedCaPem: spokeCas, labels: k8sLabels(config, "grafana") }, k8sOpts);
   tlsSecret(HUB_SECRETS.alertmanagerTls, { namespace: ns, certificate: alertmanagerServer, trustedCaPem: spokeCas, labels: k8sLabels(config, "alertmanager") }, k8sOpts);

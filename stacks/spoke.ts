@@ -4,14 +4,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { cloudModule, type CloudContext } from "../components/clouds";
 import type { SpokeConfig } from "../components/config";
 import { CONTRACT_VERSION, readHub } from "../components/contracts";
 import { LOKI_GATEWAY, SERVICE_ACCOUNTS, THANOS_QUERY } from "../components/endpoints";
 import { ExposedEndpoint } from "../components/exposure";
-import { Cluster } from "../components/kube";
-import { externalLabels, k8sLabels, resourceLabels } from "../components/labels";
-import { caBundle, StackPki, tlsSecret } from "../components/pki";
+import { stackFoundation } from "../components/foundation";
+import { externalLabels, k8sLabels } from "../components/labels";
+import { caBundle, tlsSecret } from "../components/pki";
 import { internalThanosNames, SPOKE_SECRETS, SpokeWorkloads } from "../components/workloads/spoke";
 
 export async function spokeProgram(config: SpokeConfig): Promise<Record<string, unknown>> {
@@ -23,10 +22,7 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
   const hub = hubRead.ok ? hubRead.value : undefined;
   const ns = config.namespace;
 
-  const cloud = cloudModule(config.cloud);
-  const provider = cloud.createProvider(`${config.stack}-${config.cloud}`, config);
-  const ctx: CloudContext = { stack: config.stack, config, labels: resourceLabels(config), provider };
-  const egress = cloud.createEgress(`${config.stack}-egress`, ctx, { egress: config.egress });
+  const { cloud, ctx, egress, cluster, pki, k8sOpts } = stackFoundation(config);
   const storage = cloud.createStorage(`${config.stack}-storage`, ctx, {
     retention: config.retention,
     buckets: ["metrics", "logs"],
@@ -42,19 +38,10 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
     readerRotationDays: config.hubReader.rotationDays,
   });
 
-  const cluster = new Cluster(config.stack, { kubeconfig: config.kubeconfig, namespace: ns, labels: k8sLabels(config, "namespace") });
-  const k8sOpts = { provider: cluster.provider, dependsOn: [cluster] };
 
-  const pki = new StackPki(`${config.stack}-pki`, {
-    stack: config.stack,
-    caValidityHours: config.pki.caValidityHours,
-    caEarlyRenewalHours: config.pki.caEarlyRenewalHours,
-    rotateCa: config.pki.rotateCa,
-  });
-  const leaf = { validityHours: config.pki.leafValidityHours, earlyRenewalHours: config.pki.leafEarlyRenewalHours };
-  const thanosCert = pki.issue(`${config.stack}-thanos-server`, { ...leaf, usage: "server", commonName: config.endpoints.thanos, dnsNames: [config.endpoints.thanos] });
-  const lokiCert = pki.issue(`${config.stack}-loki-server`, { ...leaf, usage: "server", commonName: config.endpoints.loki, dnsNames: [config.endpoints.loki] });
-  const alertClient = pki.issue(`${config.stack}-alertmanager-client`, { ...leaf, usage: "client", commonName: `${config.stack}-prometheus` });
+  const thanosCert = pki.issue(`${config.stack}-thanos-server`, { usage: "server", commonName: config.endpoints.thanos, dnsNames: [config.endpoints.thanos] });
+  const lokiCert = pki.issue(`${config.stack}-loki-server`, { usage: "server", commonName: config.endpoints.loki, dnsNames: [config.endpoints.loki] });
+  const alertClient = pki.issue(`${config.stack}-alertmanager-client`, { usage: "client", commonName: `${config.stack}-prometheus` });
 
   // The hub's Loki datasource logs in with this password; the gateway keeps only its bcrypt hash.
   const lokiPassword = new random.RandomPassword(`${config.stack}-loki-hub-password`, { length: 40, special: false });
@@ -67,8 +54,8 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
   // Inside the cluster: sidecars and the store gateway accept the local query's client cert (spoke CA)
   // and the hub's client CA, which the sidecar contract asks for.
   const internalNames = internalThanosNames(ns);
-  const internalServer = pki.issue(`${config.stack}-thanos-internal-server`, { ...leaf, usage: "server", commonName: internalNames.sidecars, dnsNames: [internalNames.sidecars, internalNames.store] });
-  const internalClient = pki.issue(`${config.stack}-thanos-internal-client`, { ...leaf, usage: "client", commonName: `${config.stack}-thanos-query` });
+  const internalServer = pki.issue(`${config.stack}-thanos-internal-server`, { usage: "server", commonName: internalNames.sidecars, dnsNames: [internalNames.sidecars, internalNames.store] });
+  const internalClient = pki.issue(`${config.stack}-thanos-internal-client`, { usage: "client", commonName: `${config.stack}-thanos-query` });
   const internalTrust = pulumi.all([hubClientCa, pki.trustBundle]).apply(([a, b]) => caBundle([a, b]));
   tlsSecret(SPOKE_SECRETS.internalServerTls, { namespace: ns, certificate: internalServer, trustedCaPem: internalTrust, labels: k8sLabels(config, "thanos") }, k8sOpts);
   tlsSecret(SPOKE_SECRETS.internalClientTls, { namespace: ns, certificate: internalClient, trustedCaPem: pki.trustBundle, labels: k8sLabels(config, "thanos") }, k8sOpts);

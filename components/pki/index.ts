@@ -119,6 +119,9 @@ export interface StackPkiArgs {
   stack: string;
   caValidityHours: number;
   caEarlyRenewalHours: number;
+  /** Validity and early renewal of the leaves this CA issues. */
+  leafValidityHours: number;
+  leafEarlyRenewalHours: number;
   /** Issue a next CA: trust bundles hold both until the current one is retired. */
   rotateCa: boolean;
 }
@@ -132,9 +135,11 @@ export class StackPki extends pulumi.ComponentResource {
   public readonly nextCa?: CertificateAuthority;
   /** Current CA, plus the next one during a rotation. */
   public readonly trustBundle: pulumi.Output<string>;
+  private readonly leaf: { validityHours: number; earlyRenewalHours: number };
 
   constructor(name: string, args: StackPkiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("sovereign:pki:StackPki", name, {}, opts);
+    this.leaf = { validityHours: args.leafValidityHours, earlyRenewalHours: args.leafEarlyRenewalHours };
     const caArgs = { validityHours: args.caValidityHours, earlyRenewalHours: args.caEarlyRenewalHours };
     this.ca = new CertificateAuthority(`${name}-ca`, { ...caArgs, commonName: `${args.stack} observability CA` }, { parent: this });
     if (args.rotateCa) {
@@ -145,9 +150,9 @@ export class StackPki extends pulumi.ComponentResource {
     this.registerOutputs({ trustBundle: this.trustBundle });
   }
 
-  /** A leaf certificate issued by this stack's current CA. */
-  issue(name: string, args: Omit<CertificateArgs, "ca">): Certificate {
-    return new Certificate(name, { ...args, ca: this.ca }, { parent: this });
+  /** A leaf certificate issued by this stack's current CA, with the stack's leaf validity. */
+  issue(name: string, args: Omit<CertificateArgs, "ca" | "validityHours" | "earlyRenewalHours">): Certificate {
+    return new Certificate(name, { validityHours: this.leaf.validityHours, earlyRenewalHours: this.leaf.earlyRenewalHours, ...args, ca: this.ca }, { parent: this });
   }
 }
 

@@ -17,7 +17,7 @@ import { k8sLabels } from "../labels";
 import { GRPC_PORT, HTTP_PORT, PATHS, queryArgs, queryFrontendArgs, renderEndpointConfig, ruleArgs, RULER_REPLICA_LABEL, storeArgs, type EndpointEntry } from "../thanos/args";
 import { containerResources } from "./resources";
 import type { IdentityBindings } from "./spoke";
-import { CHART_REPOS } from "./spoke";
+import { chartRelease } from "./release";
 import { ThanosWorkload, type ThanosVolume } from "./thanos";
 import { ALERTMANAGER_CONFIG_KEY, grafanaValues, hubAlertmanagerValues } from "./values";
 
@@ -209,14 +209,12 @@ export class HubWorkloads extends pulumi.ComponentResource {
         [ALERTMANAGER_CONFIG_KEY]: pulumi.secret(toYaml(hubAlertmanagerConfig({ prodUrl: config.alerting.receivers.prod.url, nonProdUrl: config.alerting.receivers.nonProd.url, deadMansSwitchUrl: config.alerting.deadMansSwitch.url }))),
       },
     }, child);
-    new k8s.helm.v3.Release(`${name}-alertmanager`, {
-      name: RELEASES.prometheus,
+    chartRelease(`${name}-alertmanager`, {
+      release: RELEASES.prometheus,
       chart: "kube-prometheus-stack",
       version: config.versions.kubePrometheusStack,
-      repositoryOpts: { repo: CHART_REPOS.kubePrometheusStack },
       namespace: ns,
       values: hubAlertmanagerValues({ profile: config.profile, configSecret: HUB_SECRETS.alertmanagerConfig, tlsSecret: HUB_SECRETS.alertmanagerTls, tlsProxyImage: TLS_PROXY_IMAGE }),
-      maxHistory: 10,
       timeout: 900,
     }, { ...child, dependsOn: [amConfig] });
 
@@ -243,15 +241,7 @@ export class HubWorkloads extends pulumi.ComponentResource {
           spokeNamespace: "observability",
         }),
       );
-    new k8s.helm.v3.Release(`${name}-grafana`, {
-      name: RELEASES.grafana,
-      chart: "grafana",
-      version: config.versions.grafana,
-      repositoryOpts: { repo: CHART_REPOS.grafana },
-      namespace: ns,
-      values: pulumi.secret(grafana),
-      maxHistory: 10,
-    }, { ...child, dependsOn: [adminSecret] });
+    chartRelease(`${name}-grafana`, { release: RELEASES.grafana, chart: "grafana", version: config.versions.grafana, namespace: ns, values: pulumi.secret(grafana) }, { ...child, dependsOn: [adminSecret] });
 
     this.registerOutputs({});
   }

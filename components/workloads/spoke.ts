@@ -13,16 +13,10 @@ import { RELEASES, SERVICE_ACCOUNTS, THANOS_QUERY } from "../endpoints";
 import { externalLabels, k8sLabels } from "../labels";
 import { compactArgs, PATHS, queryArgs, renderEndpointConfig, storeArgs } from "../thanos/args";
 import { containerResources, totalRequests, type SpokeFootprint } from "./resources";
+import { chartRelease } from "./release";
 import { ThanosWorkload, type ThanosVolume } from "./thanos";
 import { alloyValues, ALERTMANAGER_CONFIG_KEY, kubePrometheusStackValues, LOKI_HTPASSWD_KEY, lokiPushUrl, lokiStorageSchema, lokiValues } from "./values";
 
-/** Chart repositories of the pinned charts (grafana-community hosts loki and grafana since 2026). */
-export const CHART_REPOS = {
-  kubePrometheusStack: "https://prometheus-community.github.io/helm-charts",
-  loki: "https://grafana-community.github.io/helm-charts",
-  grafana: "https://grafana-community.github.io/helm-charts",
-  alloy: "https://grafana.github.io/helm-charts",
-} as const;
 
 /** Secret names the workloads mount. */
 export const SPOKE_SECRETS = {
@@ -108,16 +102,7 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
         hubAlertmanager: args.hubAlertmanager !== undefined && config.alerting.forwardToHub ? { ...args.hubAlertmanager, clientTlsSecret: SPOKE_SECRETS.hubAlertmanagerClientTls } : undefined,
       }),
     );
-    const kps = new k8s.helm.v3.Release(`${name}-kube-prometheus-stack`, {
-      name: RELEASES.prometheus,
-      chart: "kube-prometheus-stack",
-      version: config.versions.kubePrometheusStack,
-      repositoryOpts: { repo: CHART_REPOS.kubePrometheusStack },
-      namespace: ns,
-      values: kpsValues,
-      maxHistory: 10,
-      timeout: 900,
-    }, { ...child, dependsOn: [objstore, amConfig] });
+    const kps = chartRelease(`${name}-kube-prometheus-stack`, { release: RELEASES.prometheus, chart: "kube-prometheus-stack", version: config.versions.kubePrometheusStack, namespace: ns, values: kpsValues, timeout: 900 }, { ...child, dependsOn: [objstore, amConfig] });
 
     const lokiVals = pulumi.all([identity("loki"), args.lokiStorage]).apply(([id, storage]) =>
       lokiValues({
@@ -130,25 +115,14 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
         gateway: { htpasswdSecret: SPOKE_SECRETS.lokiHtpasswd, tlsSecret: SPOKE_SECRETS.lokiGatewayTls },
       }),
     );
-    const loki = new k8s.helm.v3.Release(`${name}-loki`, {
-      name: RELEASES.loki,
-      chart: "loki",
-      version: config.versions.loki,
-      repositoryOpts: { repo: CHART_REPOS.loki },
-      namespace: ns,
-      values: lokiVals,
-      maxHistory: 10,
-      timeout: 900,
-    }, { ...child, dependsOn: [htpasswd] });
+    const loki = chartRelease(`${name}-loki`, { release: RELEASES.loki, chart: "loki", version: config.versions.loki, namespace: ns, values: lokiVals, timeout: 900 }, { ...child, dependsOn: [htpasswd] });
 
-    new k8s.helm.v3.Release(`${name}-alloy`, {
-      name: RELEASES.alloy,
+    chartRelease(`${name}-alloy`, {
+      release: RELEASES.alloy,
       chart: "alloy",
       version: config.versions.alloy,
-      repositoryOpts: { repo: CHART_REPOS.alloy },
       namespace: ns,
       values: alloyValues({ profile: config.profile, labels: externalLabels(config), lokiPushUrl: lokiPushUrl(ns, config.loki.mode) }),
-      maxHistory: 10,
     }, { ...child, dependsOn: [loki] });
 
     const objstoreVolume: ThanosVolume = { name: "objstore", mountPath: "/etc/thanos/objstore", kind: "secret", secretName: SPOKE_SECRETS.objstore };
