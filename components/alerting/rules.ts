@@ -375,7 +375,7 @@ export function hubRuleGroups(params: HubRuleParams): RuleGroup[] {
       partial_response_strategy: "warn",
       rules: params.spokes.flatMap((s) => spokeDownAlerts(s, rb)),
     });
-    for (const s of params.spokes) groups.push(hubSliGroup(s));
+    for (const s of params.spokes) groups.push(...hubSliGroups(s));
   }
   return groups;
 }
@@ -408,25 +408,49 @@ function spokeDownAlerts(s: HubSpoke, rb: string | undefined): AlertingRule[] {
   ];
 }
 
+/** Hourly rollups of the SLI base series, recorded by the hub's ruler into the hub's own bucket. */
+export const SLI_ROLLUP = {
+  requests: "cluster:apiserver_requests:rate5m_avg1h",
+  errors: "cluster:apiserver_request_errors:rate5m_avg1h",
+  latencyCount: "cluster:apiserver_request_duration_seconds_count:rate5m_avg1h",
+  latencyFast: "cluster:apiserver_request_duration_seconds_le1:rate5m_avg1h",
+  deploymentSpec: "cluster:kube_deployment_spec_replicas:sum_avg1h",
+  deploymentAvailable: "cluster:kube_deployment_status_replicas_available:sum_avg1h",
+} as const;
+
 /**
- * Long-window SLIs of one spoke. A group per spoke with the spoke's `cluster` matcher in every
- * selector: Thanos Query then asks only that spoke's endpoint, so `abort` (never record an SLI
- * from partial data) cannot let one dead spoke stop the SLIs of the others.
+ * Long-window SLIs of one spoke, in two stages. The ruler's instant queries read raw data, and a
+ * spoke keeps raw blocks for weeks only (its compactor downsamples the rest), so a 90d window
+ * over the spoke's own series would silently shrink to the spoke's raw retention. Stage one
+ * therefore rolls the spoke's 5m series up over the last hour (needing one hour of spoke data);
+ * those rollups are the hub's own data, uploaded raw to the hub's bucket where no compactor runs.
+ * Stage two computes the 7/30/90d windows over the rollups. A group per spoke with the spoke's
+ * `cluster` matcher: Thanos Query then asks only that spoke's endpoint, so `abort` (never record
+ * an SLI from partial data) cannot let one dead spoke stop the SLIs of the others.
  */
-function hubSliGroup(s: HubSpoke): RuleGroup {
+function hubSliGroups(s: HubSpoke): RuleGroup[] {
   const c = `cluster="${s.name}"`;
   const labels = { environment: s.environment, cloud: s.cloud, region: s.region };
+  const rollups: RecordingRule[] = (Object.keys(SLI_BASE) as (keyof typeof SLI_BASE)[]).map((k) => ({
+    record: SLI_ROLLUP[k],
+    expr: `sum by (cluster) (avg_over_time(${SLI_BASE[k]}{${c}}[1h]))`,
+    labels,
+  }));
   const avg = (series: string, w: string): string => `sum by (cluster) (avg_over_time(${series}{${c}}[${w}]))`;
-  const rules: RecordingRule[] = SLI_WINDOWS.flatMap((w) => {
+  const windows: RecordingRule[] = SLI_WINDOWS.flatMap((w) => {
     const n = sliNames(w);
     return [
-      { record: n.availability, expr: `1 - (\n  ${avg(SLI_BASE.errors, w)}\n/\n  ${avg(SLI_BASE.requests, w)}\n)`, labels },
-      { record: n.latency, expr: `${avg(SLI_BASE.latencyFast, w)}\n/\n${avg(SLI_BASE.latencyCount, w)}`, labels },
-      { record: n.deployments, expr: `${avg(SLI_BASE.deploymentAvailable, w)}\n/\n${avg(SLI_BASE.deploymentSpec, w)}`, labels },
+      { record: n.availability, expr: `1 - (\n  ${avg(SLI_ROLLUP.errors, w)}\n/\n  ${avg(SLI_ROLLUP.requests, w)}\n)`, labels },
+      { record: n.latency, expr: `${avg(SLI_ROLLUP.latencyFast, w)}\n/\n${avg(SLI_ROLLUP.latencyCount, w)}`, labels },
+      { record: n.deployments, expr: `${avg(SLI_ROLLUP.deploymentAvailable, w)}\n/\n${avg(SLI_ROLLUP.deploymentSpec, w)}`, labels },
     ];
   });
   // 5m keeps every SLI series fresh within the default 5m lookback of instant queries.
-  return { name: `sli.${s.name}`, interval: "5m", partial_response_strategy: "abort", rules };
+  return [
+    // Hourly, over the last hour: consecutive rollups cover disjoint hours, so each hour counts once.
+    { name: `sli.${s.name}.rollup`, interval: "1h", partial_response_strategy: "abort", rules: rollups },
+    { name: `sli.${s.name}`, interval: "5m", partial_response_strategy: "abort", rules: windows },
+  ];
 }
 
 /** Parameters of {@link prometheusRule}. */
