@@ -36,6 +36,7 @@ const CORPUS: { name: string; stack: string; mutate: Mutation; key: string; mess
   { name: "malformed duration", stack: "dev-01", mutate: (v) => { obj(v.retention).logs = "30 days"; }, key: "observability:retention.logs", message: /duration/ },
   { name: "misspelled key", stack: "dev-01", mutate: (v) => { v.retension = { raw: "30d" }; }, key: "observability:retension", message: /unknown key/ },
   { name: "irsa without issuer", stack: "dev-01", mutate: (v) => { obj(v.cluster).identity = "irsa"; delete obj(v.cluster).oidcIssuerUrl; }, key: "observability:cluster.oidcIssuerUrl", message: /required with identity: irsa/ },
+  { name: "GCP hub reader without the bucket IP filter", stack: "prod-01", mutate: (v) => { v.queryPath = "hub-store"; obj(v.network).bucketIpFilter = false; }, key: "observability:network.bucketIpFilter", message: /only thing binding the hub's read-only key/ },
   { name: "adopted egress count mismatch", stack: "stag-01", mutate: (v) => { v.egress = { mode: "existing", count: 2, addresses: ["/subscriptions/x/pip-1"] }; }, key: "observability:egress.addresses", message: /exactly 'count' \(2\)/ },
 ];
 

@@ -32,6 +32,7 @@ import {
   type WorkloadIdentity,
 } from "../components/workloads/values";
 import { unknownKeyPaths } from "./support/reference";
+import { TLS_PROXY_IMAGE } from "../components/workloads/hub";
 
 const REPO = resolve(__dirname, "..");
 
@@ -257,7 +258,7 @@ describe("kube-prometheus-stack 88.5.3 (spokes)", () => {
   });
 
   it("hub variant: Alertmanager only, mTLS on the port the hub exposes", () => {
-    const v = hubAlertmanagerValues({ profile: "medium", configSecret: "alertmanager-hub-config", tlsSecret: "alertmanager-tls", tlsProxyImage: "ghostunnel/ghostunnel:v1.8.4" });
+    const v = hubAlertmanagerValues({ profile: "medium", configSecret: "alertmanager-hub-config", tlsSecret: "alertmanager-tls", tlsProxyImage: TLS_PROXY_IMAGE });
     assert.deepEqual(unknownKeyPaths(v, KPS_REF, LABEL_MAPS.kps), []);
     assert.equal(at(v, "prometheus.enabled"), false);
     const proxy = obj(arr(at(v, "alertmanager.alertmanagerSpec.containers"))[0]);

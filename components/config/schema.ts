@@ -434,6 +434,10 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
       }
     });
   }
+  if (role === "spoke" && cloud === "gcp" && (values.queryPath ?? "hub-store") === "hub-store" && values.network !== null && typeof values.network === "object" && (values.network as { bucketIpFilter?: unknown }).bucketIpFilter === false) {
+    // IAM Conditions cannot bind GCS access to an IP: without the filter the hub's reader key would work from anywhere.
+    issues.push({ key: `${NS}:network.bucketIpFilter`, message: "must be true when queryPath is hub-store: the bucket IP filter is the only thing binding the hub's read-only key to the hub's egress IPs on GCP" });
+  }
   if (role === "spoke" && values.hub !== null && typeof values.hub === "object" && ctx.knownStacks !== undefined) {
     const hub = (values.hub as { stack?: unknown }).stack;
     if (typeof hub === "string" && ctx.knownStacks.has(hub) && ctx.knownStacks.get(hub) !== "hub")

@@ -22,7 +22,7 @@ import { ThanosWorkload, type ThanosVolume } from "./thanos";
 import { ALERTMANAGER_CONFIG_KEY, grafanaValues, hubAlertmanagerValues } from "./values";
 
 /** The mTLS terminating proxy in front of the hub Alertmanager (pinned). */
-export const TLS_PROXY_IMAGE = "ghostunnel/ghostunnel:v1.8.4";
+export const TLS_PROXY_IMAGE = "ghostunnel/ghostunnel:v1.11.3";
 
 /** Names of the hub's Thanos services. */
 export const HUB_THANOS = {

@@ -195,7 +195,7 @@ export interface HubAlertmanagerValuesParams {
    * the bundle of spoke CAs whose client certificates are accepted.
    */
   tlsSecret: string;
-  /** Image of the mTLS terminating proxy (ghostunnel), e.g. `ghostunnel/ghostunnel:v1.8.4`. */
+  /** Image of the mTLS terminating proxy (ghostunnel), e.g. `ghostunnel/ghostunnel:v1.11.3`. */
   tlsProxyImage: string;
 }
 
