@@ -22,9 +22,10 @@ export class Cluster extends pulumi.ComponentResource {
     this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: pulumi.secret(args.kubeconfig), enableServerSideApply: true }, { parent: this });
     const ns = new k8s.core.v1.Namespace(
       `${name}-namespace`,
-      // Restricted Pod Security: nothing in the observability plane needs privileges, except the
-      // node agent, which gets its own namespace policy exemption through the chart.
-      { metadata: { name: args.namespace, labels: { ...args.labels, "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted" } } },
+      // The node agents (node-exporter, Alloy) share this namespace and need host paths and the host
+      // network, which the baseline profile rejects; so the namespace enforces nothing and audits and
+      // warns against `restricted`, while every pod this project renders sets its own securityContext.
+      { metadata: { name: args.namespace, labels: { ...args.labels, "pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted" } } },
       { parent: this, provider: this.provider },
     );
     this.namespace = ns.metadata.name;

@@ -11,7 +11,9 @@ import { EXIT, type ExitCode, FleetError } from "./exit-codes";
 import { type DriftResult, type RunResult, type RunnerProgress, type StackOperation, type StackRunner, StepError, changedCount } from "./runner";
 
 /** The environment variable through which the hub program learns which spokes to wire. */
-export const SPOKES_ENV = "SOVEREIGN_SPOKES";
+// The hub program owns this contract; the fleet only sets it.
+export { SPOKES_ENV } from "../components/contracts";
+import { SPOKES_ENV } from "../components/contracts";
 /** The hub output whose presence means the hub has been deployed at least once. */
 export const CONTRACT_OUTPUT = "contractVersion";
 

@@ -3,6 +3,7 @@
  * stack), CI logs (one plain line per event that matters) and machines (`--json`:
  * newline-delimited JSON, one object per event).
  */
+import { SPOKES_ENV } from "../components/contracts";
 import type { DriftRow, FleetEvent, Wave } from "./orchestrator";
 import { changedCount } from "./runner";
 
@@ -139,7 +140,7 @@ export function renderPlan(op: string, waves: readonly Wave[]): string {
   for (const w of waves) {
     lines.push(`wave ${w.wave}: ${w.title}${w.condition ? ` (${w.condition})` : ""}`);
     for (const o of w.ops) {
-      const env = Object.keys(o.env).length > 0 ? envText(o.env) : o.op === "up" || o.op === "preview" ? ` [${"SOVEREIGN_SPOKES"} unset]` : "";
+      const env = Object.keys(o.env).length > 0 ? envText(o.env) : o.op === "up" || o.op === "preview" ? ` [${SPOKES_ENV} unset]` : "";
       lines.push(`  ${o.op} ${o.stack}${w.wave === 2 ? "" : env}${o.envNote ? `; ${o.envNote}` : ""}`);
     }
   }

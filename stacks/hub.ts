@@ -2,7 +2,6 @@
  * The hub: reads every spoke through its contract, then composes the global read path.
  * Composition only; every decision lives in a component or a renderer.
  */
-import * as pulumi from "@pulumi/pulumi";
 import type { HubConfig } from "../components/config";
 import { CONTRACT_VERSION, readSpoke, selectSpokes, SPOKES_ENV, type SpokeView } from "../components/contracts";
 import { HUB_ALERTMANAGER, SERVICE_ACCOUNTS } from "../components/endpoints";
@@ -82,6 +81,5 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
     clientCaPem: pki.trustBundle,
     alertmanager: { url: `https://${config.endpoints.alertmanager}`, serverName: config.endpoints.alertmanager, caPem: pki.trustBundle },
     grafanaUrl: `https://${config.endpoints.grafana}`,
-    spokeCas: pulumi.output(spokeCas),
   };
 }

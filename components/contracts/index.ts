@@ -85,7 +85,6 @@ export type HubExports = z.output<typeof hubExportsSchema>;
 
 /** Outputs that are Pulumi secrets, per contract. */
 export const SPOKE_SECRET_KEYS = ["lokiPassword", "objstoreReadonly"] as const;
-export const HUB_SECRET_KEYS = [] as const;
 
 type SpokeSecret = (typeof SPOKE_SECRET_KEYS)[number];
 /** A spoke as the hub sees it: plain public fields, secrets kept as secret Outputs. */

@@ -8,6 +8,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readStackFile, listStacks } from "../../components/config";
+import { SPOKES_ENV } from "../../components/contracts";
+
+export { SPOKES_ENV };
 import type { ChildJob, ChildResult, StackReferenceData } from "./protocol";
 import { isSecretValue } from "./values";
 
@@ -110,8 +113,6 @@ export function asReference(run: StackRun): StackReferenceData {
   return { outputs: run.outputs, secretOutputNames: run.secretOutputNames };
 }
 
-/** The env var through which the fleet tells the hub which of its spokes to wire this run. */
-export const SPOKES_ENV = "SOVEREIGN_SPOKES";
 
 export interface FleetPlanOptions {
   projectDir?: string;
@@ -214,7 +215,3 @@ export async function planFleet(opts: FleetPlanOptions = {}): Promise<FleetPlan>
   return { runs, bootstrap };
 }
 
-/** Resources of a run by type token. */
-export function resourcesOfType(run: StackRun, type: string): StackRun["resources"] {
-  return run.resources.filter((r) => r.type === type);
-}
