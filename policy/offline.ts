@@ -18,8 +18,8 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import type { StackRun } from "../test/engine";
-import { reveal } from "../test/engine/values";
+import type { StackRun } from "../offline";
+import { reveal } from "../offline/values";
 import { cloudOfType, isObj, type StackPolicyConfig } from "./lib";
 import { allPolicies } from "./policies";
 

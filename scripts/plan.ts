@@ -8,8 +8,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { PROJECT, planFleet, REPO_DIR } from "../test/engine";
-import { fleetMarkdown, planDocument } from "../test/engine/report";
+import { PROJECT, planFleet, REPO_DIR } from "../offline";
+import { fleetMarkdown, planDocument } from "../offline/report";
 import { evaluatePolicies, mandatory, policyMarkdown } from "../policy/offline";
 
 const program = new Command("plan")

@@ -13,7 +13,7 @@ import { parse } from "yaml";
 import { asCidrs, clusterArn, issuerHostPath, oidcProviderArn, readerUserName, workloadRoleName, type PolicyDocument } from "../components/clouds/aws";
 import type { BucketUser } from "../components/clouds/types";
 import { SERVICE_ACCOUNTS } from "../components/endpoints";
-import { isSecretValue, reveal, runStack, type RecordedResource, type StackRun } from "./engine";
+import { isSecretValue, reveal, runStack, type RecordedResource, type StackRun } from "../offline";
 import {
   assertDataSafe,
   assertEgressIps,

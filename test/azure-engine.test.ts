@@ -34,7 +34,7 @@ import {
 import type { BucketUser, WorkloadRef } from "../components/clouds/types";
 import { durationDays } from "../components/config";
 import { SERVICE_ACCOUNTS } from "../components/endpoints";
-import { REPO_DIR, reveal, runStack, type RecordedResource, type StackRun } from "./engine";
+import { REPO_DIR, reveal, runStack, type RecordedResource, type StackRun } from "../offline";
 import {
   assertDataSafe,
   assertEgressIps,

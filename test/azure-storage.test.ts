@@ -34,7 +34,7 @@ import {
   subnetId,
   type GrantsInput,
 } from "../components/clouds/azure";
-import { REPO_DIR } from "./engine";
+import { REPO_DIR } from "../offline";
 import { REFERENCE_DIR, referenceYaml, unknownKeyPaths } from "./support/reference";
 
 const CONTRIBUTOR = AZURE_ROLES["Storage Blob Data Contributor"];

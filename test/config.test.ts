@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { formatIssues, knownStacks, listStacks, readStackFile, validateStackConfig, type ConfigIssue } from "../components/config";
-import { REPO_DIR, runStack } from "./engine";
+import { REPO_DIR, runStack } from "../offline";
 
 function validate(stack: string, mutate: (v: Record<string, unknown>, secret: Set<string>) => void = () => undefined): ConfigIssue[] {
   const f = readStackFile(REPO_DIR, stack);

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { CONTRACT_VERSION, ContractError, parseSpokeExports, selectSpokes, SPOKE_SECRET_KEYS } from "../components/contracts";
-import { asReference, isSecretValue, planFleet, reveal, runStack, type FleetPlan, type StackReferenceData, type StackRun } from "./engine";
+import { asReference, isSecretValue, planFleet, reveal, runStack, type FleetPlan, type StackReferenceData, type StackRun } from "../offline";
 import { asRef, spokeOutputs } from "./fixtures/exports";
 
 type Outputs = Record<string, unknown>;

@@ -10,9 +10,9 @@ import type { AddressInfo } from "node:net";
 import * as tls from "node:tls";
 import { before, describe, it } from "node:test";
 import * as px509 from "@peculiar/x509";
-import { firstPemBlock, generatePrivateKey, isReadyForRenewal, issueCertificate, readCertRequest, signCertRequest, tlsOutputs } from "./engine/outputs/tls";
-import type { MockContext, MockOutputs } from "./engine/outputs/types";
-import { UNKNOWN } from "./engine/values";
+import { firstPemBlock, generatePrivateKey, isReadyForRenewal, issueCertificate, readCertRequest, signCertRequest, tlsOutputs } from "../offline/outputs/tls";
+import type { MockContext, MockOutputs } from "../offline/outputs/types";
+import { UNKNOWN } from "../offline/values";
 
 px509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof px509.cryptoProvider.set>[0]);
 

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { asReference, planFleet, reveal, runStack, SPOKES_ENV, type FleetPlan, type RecordedResource, type StackRun } from "./engine";
+import { asReference, planFleet, reveal, runStack, SPOKES_ENV, type FleetPlan, type RecordedResource, type StackRun } from "../offline";
 import { at, output, outputs, pemBlocks, record, recordedCa, str, strings, T } from "./fixtures/recorded";
 
 const HUB = "ops-01";

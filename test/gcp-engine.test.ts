@@ -25,7 +25,7 @@ import {
 } from "../components/clouds/gcp";
 import type { BucketUser, WorkloadRef } from "../components/clouds/types";
 import { SERVICE_ACCOUNTS } from "../components/endpoints";
-import { isSecretValue, reveal, runStack, type RecordedResource, type StackRun } from "./engine";
+import { isSecretValue, reveal, runStack, type RecordedResource, type StackRun } from "../offline";
 import {
   assertDataSafe,
   assertEgressIps,

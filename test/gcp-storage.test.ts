@@ -25,7 +25,7 @@ import {
   type BindingsInput,
 } from "../components/clouds/gcp";
 import { durationDays } from "../components/config";
-import { REPO_DIR } from "./engine";
+import { REPO_DIR } from "../offline";
 import { stackConfig } from "./support/fleet";
 import { REFERENCE_DIR, referenceYaml, unknownKeyPaths } from "./support/reference";
 

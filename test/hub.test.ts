@@ -12,7 +12,7 @@ import { before, describe, it } from "node:test";
 import { parse, stringify } from "yaml";
 import { listStacks } from "../components/config";
 import { HUB_THANOS, SPOKE_CA_DIR } from "../components/workloads/hub";
-import { planFleet, reveal, REPO_DIR, type StackRun } from "./engine";
+import { planFleet, reveal, REPO_DIR, type StackRun } from "../offline";
 import { unknownChartKeys } from "./support/charts";
 import { referenceYaml, unknownKeyPaths, unknownThanosFlags, type ThanosComponent } from "./support/reference";
 import { requireTool, runTool } from "./support/tools";

@@ -16,8 +16,8 @@ import type { AddressInfo } from "node:net";
 import * as tls from "node:tls";
 import { before, describe, it } from "node:test";
 import { validateStackConfig, type StackConfig } from "../components/config";
-import { asReference, planFleet, runStack, SPOKES_ENV, type FleetPlan, type StackRun } from "./engine";
-import { generatePrivateKey, issueCertificate } from "./engine/outputs/tls";
+import { asReference, planFleet, runStack, SPOKES_ENV, type FleetPlan, type StackRun } from "../offline";
+import { generatePrivateKey, issueCertificate } from "../offline/outputs/tls";
 import { at, output, outputs, pemBlocks, recordedCa, signingCa, tlsSecret, type TlsSecret } from "./fixtures/recorded";
 
 const HOUR = 3600_000;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { listStacks } from "../components/config";
-import { REPO_DIR } from "./engine";
+import { REPO_DIR } from "../offline";
 
 const PLAN = join(REPO_DIR, "scripts", "plan.ts");
 

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { evaluatePolicies, mandatory } from "../policy/offline";
-import { planFleet, type RecordedResource, type StackRun } from "./engine";
+import { planFleet, type RecordedResource, type StackRun } from "../offline";
 
 const REPO = join(__dirname, "..");
 /** Optional checklist items: reported as advisories, never blocking. */

@@ -10,8 +10,8 @@ import { describe, it } from "node:test";
 import { evaluatePolicies, type Violation } from "../policy/offline";
 import { allPolicies } from "../policy/policies";
 import { packConfigFor } from "../policy/stack-config";
-import type { RecordedResource, StackRun } from "./engine";
-import { secretValue } from "./engine/values";
+import type { RecordedResource, StackRun } from "../offline";
+import { secretValue } from "../offline/values";
 
 const REPO = join(__dirname, "..");
 const URN = (type: string, name: string): string => `urn:pulumi:t::sovereign-observability::${type}::${name}`;

@@ -12,7 +12,7 @@ import { before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { SERVICE_ACCOUNTS } from "../components/endpoints";
 import { REPLICA_LABEL } from "../components/thanos/args";
-import { planFleet, reveal, type StackRun } from "./engine";
+import { planFleet, reveal, type StackRun } from "../offline";
 import { lokiSchemaErrors, unknownChartKeys } from "./support/charts";
 import { unknownThanosFlags, type ThanosComponent } from "./support/reference";
 import { requireTool, runTool } from "./support/tools";

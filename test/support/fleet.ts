@@ -5,8 +5,8 @@
  * not disturb the checks.
  */
 import assert from "node:assert/strict";
-import { asReference, isSecretValue, planFleet, PROJECT, REPO_DIR, reveal, type RecordedResource, type RunStackOptions, type StackReferenceData, type StackRun } from "../engine";
-import { planDocument } from "../engine/report";
+import { asReference, isSecretValue, planFleet, PROJECT, REPO_DIR, reveal, type RecordedResource, type RunStackOptions, type StackReferenceData, type StackRun } from "../../offline";
+import { planDocument } from "../../offline/report";
 import { readStackFile, validateStackConfig, type StackConfig } from "../../components/config";
 
 export interface RealFleet {

@@ -1,6 +1,6 @@
 /**
  * Runs ONE stack program under Pulumi's mocks, in its own process, and writes what it
- * registered. Invoked by the engine as `node --import tsx test/engine/child.ts <job.json>`.
+ * registered. Invoked by the engine as `node --import tsx offline/child.ts <job.json>`.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     },
     call: async (args) => {
       const fn = invokeTable[args.token];
-      if (fn === undefined) throw new Error(`engine: no offline answer for invoke ${args.token}; add one to test/engine/outputs/`);
+      if (fn === undefined) throw new Error(`engine: no offline answer for invoke ${args.token}; add one to offline/outputs/`);
       const providerInputs = (args.provider !== undefined && monitor !== undefined ? monitor.providerInputs.get(args.provider) : undefined) ?? {};
       return fn({ token: args.token, inputs: reveal(args.inputs) as Record<string, unknown>, providerInputs: reveal(providerInputs) as Record<string, unknown> }, ctx);
     },

@@ -7,8 +7,8 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { readStackFile, listStacks } from "../../components/config";
-import { SPOKES_ENV } from "../../components/contracts";
+import { readStackFile, listStacks } from "../components/config";
+import { SPOKES_ENV } from "../components/contracts";
 
 export { SPOKES_ENV };
 import type { ChildJob, ChildResult, StackReferenceData } from "./protocol";
@@ -19,7 +19,7 @@ export type { StackReferenceData } from "./protocol";
 export * from "./values";
 
 /** The repository root: the program and the example fleet live here. */
-export const REPO_DIR = resolve(__dirname, "..", "..");
+export const REPO_DIR = resolve(__dirname, "..");
 export const PROJECT = "sovereign-observability";
 export const ORGANIZATION = "organization";
 
