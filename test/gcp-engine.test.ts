@@ -13,6 +13,10 @@ import { parse } from "yaml";
 import {
   GCS_ROLES,
   KMS_ROTATION_PERIOD,
+  UPLOADER,
+  UPLOADER_PERMISSIONS,
+  bucketCondition,
+  uploaderRoleId,
   SOFT_DELETE_SECONDS,
   gcsLifecycleRules,
   networkSelfLink,
@@ -90,15 +94,33 @@ function account(run: StackRun, principal: string): RecordedResource | undefined
 }
 type IpFilter = { mode: string; vpcNetworkSources: { network: string; allowedIpCidrRanges: string[] }[]; publicNetworkSource?: { allowedIpCidrRanges: string[] }; allowAllServiceAgentAccess?: boolean };
 
+const PROJECT_IAM = "gcp:projects/iAMMember:IAMMember";
+/** Resource types whose create/read call the bucket's getIamPolicy/setIamPolicy. */
+const BUCKET_IAM_TYPES = ["gcp:storage/bucketIAMMember:BucketIAMMember", "gcp:storage/bucketIAMBinding:BucketIAMBinding", "gcp:storage/bucketIAMPolicy:BucketIAMPolicy", "gcp:storage/bucketACL:BucketACL", "gcp:storage/bucketAccessControl:BucketAccessControl"];
+
+/** The bucket a project-level grant is conditioned on (the name in its `resource.name ==` clause). */
+function grantBucket(i: Record<string, unknown>): string | undefined {
+  const c = i.condition as { expression?: string } | undefined;
+  return /resource\.name == "projects\/_\/buckets\/([^"]+)"/.exec(c?.expression ?? "")?.[1];
+}
+
 /** Bucket grants as `bucket role member`, against the plan for the principals given. */
 function checkGrants(run: StackRun, plan: BindingsInput): void {
   const bucketName = (role: "metrics" | "logs"): string => String(bucket(run, role).outputs.name);
+  const roleName = (r: string): string => (r === UPLOADER ? String(one(run, "gcp:projects/iAMCustomRole:IAMCustomRole").outputs.name) : r);
   const expected = planBucketBindings(plan).map((b) => {
     const a = account(run, b.principal);
     assert.ok(a !== undefined, `account of ${b.principal}`);
-    return `${bucketName(b.bucket)} ${b.role} serviceAccount:${String(a.outputs.email)}`;
+    return `${bucketName(b.bucket)} ${roleName(b.role)} serviceAccount:${String(a.outputs.email)}`;
   }).sort();
-  const actual = ofType(run, "gcp:storage/bucketIAMMember:BucketIAMMember").map(inputs).map((i) => `${String(i.bucket)} ${String(i.role)} ${String(i.member)}`).sort();
+  const grants = ofType(run, PROJECT_IAM).map(inputs);
+  for (const g of grants) {
+    assert.equal(g.project, project);
+    const b = grantBucket(g);
+    assert.ok(b !== undefined, `every storage grant is conditioned on one bucket: ${JSON.stringify(g.condition)}`);
+    assert.deepEqual(g.condition, bucketCondition(b));
+  }
+  const actual = grants.map((i) => `${String(grantBucket(i))} ${String(i.role)} ${String(i.member)}`).sort();
   assert.deepEqual(actual, expected);
   assert.ok(actual.every((a) => !/allUsers|allAuthenticatedUsers/.test(a)), "CIS 5.1");
 }
@@ -152,6 +174,25 @@ describe("prod-01 (spoke-query, CMEK, IP filter)", () => {
     assert.deepEqual(out, { metrics: bucket(prod, "metrics").outputs.name, logs: bucket(prod, "logs").outputs.name }, "the contract names the recorded buckets");
   });
 
+  it("no bucket IAM call on a filtered bucket: a deployment from outside the spoke's ranges can create and refresh every grant", () => {
+    // GCS "Bypass bucket IP filtering rules" (https://cloud.google.com/storage/docs/bypass-ip-filter#supported-operations):
+    // storage.buckets.exemptFromIpFilter exempts only GET, PATCH and DELETE bucket; getIamPolicy/setIamPolicy stay
+    // filtered (terraform-google-modules/terraform-google-cloud-storage#403). A bucket IAM resource on a filtered bucket
+    // fails to create after the bucket exists, and every refresh (getIamPolicy) fails, from any deployer outside the ranges.
+    assert.ok(buckets(prod).every((b) => inputs(b).ipFilter !== undefined), "prod-01 filters its buckets");
+    for (const t of BUCKET_IAM_TYPES) assert.equal(ofType(prod, t).length, 0, t);
+    assert.ok(ofType(prod, PROJECT_IAM).length > 0, "the grants exist, at project level");
+  });
+
+  it("the sidecar's uploader role holds create + delete (overwrite) + get + list, in the stack's project", () => {
+    const role = one(prod, "gcp:projects/iAMCustomRole:IAMCustomRole");
+    assert.equal(inputs(role).project, project);
+    assert.equal(inputs(role).roleId, uploaderRoleId("prod-01"));
+    assert.deepEqual([...(inputs(role).permissions as string[])].sort(), [...UPLOADER_PERMISSIONS].sort());
+    const sidecar = ofType(prod, PROJECT_IAM).map(inputs).filter((i) => i.member === `serviceAccount:${String(account(prod, "sidecar")?.outputs.email)}`);
+    assert.deepEqual(sidecar.map((i) => i.role), [role.outputs.name]);
+  });
+
   it("the bucket key is regional, rotated, protected, and usable by the GCS agent only via its grant", () => {
     const ring = one(prod, "gcp:kms/keyRing:KeyRing");
     const key = one(prod, "gcp:kms/cryptoKey:CryptoKey");
@@ -159,7 +200,11 @@ describe("prod-01 (spoke-query, CMEK, IP filter)", () => {
     assert.equal(inputs(key).rotationPeriod, KMS_ROTATION_PERIOD);
     assert.equal(inputs(key).keyRing, ring.id);
     assertDataSafe([ring, key], "KMS key ring and key");
-    const g = inputs(one(prod, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"));
+    const grant = one(prod, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember");
+    // The retained buckets stay readable only while the GCS agent may use the key
+    // (https://cloud.google.com/storage/docs/encryption/customer-managed-keys): the grant is kept with the data.
+    assertDataSafe([grant], "CMEK grant to the GCS service agent");
+    const g = inputs(grant);
     assert.equal(g.cryptoKeyId, key.id);
     assert.equal(g.role, "roles/cloudkms.cryptoKeyEncrypterDecrypter");
     assert.match(String(g.member), /^serviceAccount:service-[0-9]+@gs-project-accounts\.iam\.gserviceaccount\.com$/);
@@ -179,8 +224,8 @@ describe("prod-01 (spoke-query, CMEK, IP filter)", () => {
 
   it("bucket grants are exactly the plan, to this stack's own service accounts (store, no hub reader)", () => {
     checkGrants(prod, { buckets: ["metrics", "logs"], writers, store, hubReader: false });
-    const deleters = ofType(prod, "gcp:storage/bucketIAMMember:BucketIAMMember").map(inputs).filter((i) => i.role === GCS_ROLES.objectAdmin && i.bucket === bucket(prod, "metrics").outputs.name);
-    assert.deepEqual(deleters.map((d) => d.member), [`serviceAccount:${String(account(prod, "compactor")?.outputs.email)}`], "only the compactor deletes metrics");
+    const admins = ofType(prod, PROJECT_IAM).map(inputs).filter((i) => i.role === GCS_ROLES.objectAdmin && grantBucket(i) === bucket(prod, "metrics").outputs.name);
+    assert.deepEqual(admins.map((d) => d.member), [`serviceAccount:${String(account(prod, "compactor")?.outputs.email)}`], "only the compactor is objectAdmin on metrics");
   });
 
   it("each workload identity is impersonable only by its own namespace/ServiceAccount", () => {
@@ -227,8 +272,8 @@ describe("prod-01 as a hub-store spoke with adopted egress (edited config)", () 
     checkWorkloadIdentity(hubStore, writers);
     const reader = account(hubStore, "hub-reader");
     assert.ok(reader !== undefined);
-    const grants = ofType(hubStore, "gcp:storage/bucketIAMMember:BucketIAMMember").map(inputs).filter((i) => i.member === `serviceAccount:${String(reader.outputs.email)}`);
-    assert.deepEqual(grants.map((g) => [g.bucket, g.role]), [[bucket(hubStore, "metrics").outputs.name, GCS_ROLES.objectViewer]]);
+    const grants = ofType(hubStore, PROJECT_IAM).map(inputs).filter((i) => i.member === `serviceAccount:${String(reader.outputs.email)}`);
+    assert.deepEqual(grants.map((g) => [grantBucket(g), g.role]), [[bucket(hubStore, "metrics").outputs.name, GCS_ROLES.objectViewer]]);
     const keys = ofType(hubStore, "gcp:serviceaccount/key:Key");
     assert.equal(keys.length, 2);
     for (const k of keys) {

@@ -10,6 +10,9 @@ import { describe, it } from "node:test";
 import { parse } from "yaml";
 import {
   GCS_ROLES,
+  UPLOADER,
+  UPLOADER_PERMISSIONS,
+  bucketCondition,
   bucketRetentionDays,
   gcsBucketName,
   gcsLifecycleRules,
@@ -21,9 +24,12 @@ import {
   renderLokiGcsStorage,
   serviceAccountId,
   SERVICE_ACCOUNT_ID,
+  uploaderRoleId,
   workloadIdentityMember,
+  workloadIdentityPoolNotice,
   type BindingsInput,
 } from "../components/clouds/gcp";
+import { readStackFile, validateStackConfig } from "../components/config";
 import { durationDays } from "../components/config";
 import { REPO_DIR } from "../offline";
 import { stackConfig } from "./support/fleet";
@@ -60,15 +66,28 @@ describe("bindings plan", () => {
       assert.equal(b.bucket, "metrics");
       assert.ok(READ_ONLY.has(b.role), `hub reader got ${b.role}`);
     }
-    assert.ok(!rolesOf("hub-reader").some((r) => r === GCS_ROLES.objectCreator || r === GCS_ROLES.objectAdmin));
+    assert.ok(!rolesOf("hub-reader").some((r) => r === UPLOADER || r === GCS_ROLES.objectAdmin));
   });
 
-  it("only the compactor can delete metrics; the sidecar writes without delete; the store only reads", () => {
-    const deleters = plan.filter((b) => b.bucket === "metrics" && b.role === GCS_ROLES.objectAdmin).map((b) => b.principal);
-    assert.deepEqual(deleters, ["compactor"]);
-    assert.ok(rolesOf("sidecar").includes(GCS_ROLES.objectCreator));
+  it("only the compactor is objectAdmin on metrics; the store only reads", () => {
+    const admins = plan.filter((b) => b.bucket === "metrics" && b.role === GCS_ROLES.objectAdmin).map((b) => b.principal);
+    assert.deepEqual(admins, ["compactor"]);
     assert.ok(!rolesOf("sidecar").includes(GCS_ROLES.objectAdmin));
     assert.ok(rolesOf("store").every((r) => READ_ONLY.has(r)));
+  });
+
+  it("the sidecar can retry an upload: its role holds what overwriting an object needs, and nothing beyond objects", () => {
+    // Cloud Storage: replacing an existing object needs storage.objects.create AND storage.objects.delete
+    // (https://cloud.google.com/storage/docs/access-control/iam-permissions, note on storage.objects.create;
+    // https://cloud.google.com/storage/docs/access-control/iam-xml, POST object); a retried Thanos upload
+    // overwrites the half-written object (thanos-io/thanos#3744). Thanos also reads and lists (thanos-io/thanos#290).
+    // The old plan (objectCreator + objectViewer) held no storage.objects.delete, so the retry got 403.
+    const OVERWRITE_NEEDS = ["storage.objects.create", "storage.objects.delete"];
+    const THANOS_READS = ["storage.objects.get", "storage.objects.list"];
+    assert.deepEqual(rolesOf("sidecar"), [UPLOADER]);
+    for (const p of [...OVERWRITE_NEEDS, ...THANOS_READS]) assert.ok(UPLOADER_PERMISSIONS.includes(p), p);
+    assert.deepEqual([...UPLOADER_PERMISSIONS].sort(), [...OVERWRITE_NEEDS, ...THANOS_READS].sort(), "least privilege: no update, no IAM, no bucket permission");
+    assert.match(uploaderRoleId("an-unusually-long-stack-name-01"), /^[a-zA-Z0-9_.]{3,64}$/, "IAM custom role id rule");
   });
 
   it("Loki touches the logs bucket only, and nothing else touches it", () => {
@@ -87,6 +106,62 @@ describe("bindings plan", () => {
 
   it("Workload Identity principal is exactly the cluster project's pool and the KSA", () => {
     assert.equal(workloadIdentityMember("acme-obs-prod-01", writers.sidecar), "serviceAccount:acme-obs-prod-01.svc.id.goog[observability/prometheus]");
+  });
+});
+
+/**
+ * The Cloud Storage names IAM Conditions see: `projects/_/buckets/BUCKET` for a bucket (list
+ * is checked on it) and `projects/_/buckets/BUCKET/objects/OBJECT` for an object
+ * (https://cloud.google.com/iam/docs/conditions-resource-attributes#resource-name). The
+ * condition is evaluated here for the two clause shapes it uses (==, startsWith).
+ */
+function conditionAdmits(expression: string, type: string, name: string): boolean {
+  return expression.split(" || ").some((clause) => {
+    const t = /resource\.type == "([^"]+)"/.exec(clause)?.[1];
+    const eq = /resource\.name == "([^"]+)"/.exec(clause)?.[1];
+    const prefix = /resource\.name\.startsWith\("([^"]+)"\)/.exec(clause)?.[1];
+    assert.ok(t !== undefined && (eq !== undefined || prefix !== undefined), `unparsed clause ${clause}`);
+    return t === type && (eq !== undefined ? name === eq : name.startsWith(prefix ?? "\0"));
+  });
+}
+
+describe("bucket grants as conditioned project IAM", () => {
+  const c = bucketCondition("acme-prod-01-metrics");
+  const B = "storage.googleapis.com/Bucket";
+  const O = "storage.googleapis.com/Object";
+
+  it("admits the bucket (object listing) and its objects", () => {
+    assert.ok(conditionAdmits(c.expression, B, "projects/_/buckets/acme-prod-01-metrics"));
+    assert.ok(conditionAdmits(c.expression, O, "projects/_/buckets/acme-prod-01-metrics/objects/01J0/meta.json"));
+  });
+
+  it("refuses every other bucket, including one whose name extends this one, and non-storage resources", () => {
+    assert.ok(!conditionAdmits(c.expression, B, "projects/_/buckets/acme-prod-01-metrics2"));
+    assert.ok(!conditionAdmits(c.expression, O, "projects/_/buckets/acme-prod-01-metrics2/objects/x"));
+    assert.ok(!conditionAdmits(c.expression, O, "projects/_/buckets/acme-prod-01-logs/objects/x"));
+    assert.ok(!conditionAdmits(c.expression, "cloudresourcemanager.googleapis.com/Project", "projects/acme-obs-prod-01"));
+  });
+
+  it("has a title IAM accepts (at most 100 characters)", () => {
+    assert.ok(c.title.length > 0 && c.title.length <= 100);
+  });
+});
+
+describe("project-wide Workload Identity pool", () => {
+  // GKE "Identity sameness" (https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity):
+  // every cluster of a project shares <project>.svc.id.goog, so the same namespace/KSA in another cluster is the same principal.
+  it("warns until the operator confirms the project is dedicated, and is silent once confirmed", () => {
+    assert.match(workloadIdentityPoolNotice("prod-01", "acme-obs-prod-01", undefined) ?? "", /acme-obs-prod-01\.svc\.id\.goog.*shared.*cluster\.dedicatedProject: true.*Pulumi\.prod-01\.yaml/);
+    assert.equal(workloadIdentityPoolNotice("prod-01", "acme-obs-prod-01", true), undefined);
+  });
+
+  it("a project declared shared is refused before anything is planned, naming the key", () => {
+    const file = readStackFile(REPO_DIR, "prod-01");
+    const values = structuredClone(file.values);
+    (values.cluster as Record<string, unknown>).dedicatedProject = false;
+    const r = validateStackConfig(values, { stack: "prod-01", secretKeys: file.secretKeys });
+    assert.equal(r.ok, false);
+    assert.ok(!r.ok && r.issues.some((i) => i.key === "observability:cluster.dedicatedProject" && /Workload Identity pool is shared/.test(i.message)), JSON.stringify(!r.ok && r.issues));
   });
 });
 

@@ -46,6 +46,17 @@ export const gcpOutputs: OutputTable = {
     id: `b/${str(reg.inputs.bucket, "bucket")}/${str(reg.inputs.role, "role")}/${str(reg.inputs.member, "member")}`,
     state: { etag: `BwY${hexOf(ctx, reg, 8, "etag")}=` },
   }),
+  "gcp:projects/iAMMember:IAMMember": (reg, ctx) => {
+    const cond = reg.inputs.condition as { title?: string } | undefined;
+    // The provider's id: project, role, member and (when conditioned) the condition title.
+    const id = [projectOf(reg), str(reg.inputs.role, "role"), str(reg.inputs.member, "member"), ...(cond?.title !== undefined ? [cond.title] : [])].join("/");
+    return { id, state: { etag: `BwY${hexOf(ctx, reg, 8, "etag")}=` } };
+  },
+  "gcp:projects/iAMCustomRole:IAMCustomRole": (reg) => {
+    const project = projectOf(reg);
+    const roleId = str(reg.inputs.roleId, reg.name);
+    return { id: `projects/${project}/roles/${roleId}`, state: { name: `projects/${project}/roles/${roleId}`, project, roleId, deleted: false, stage: str(reg.inputs.stage, "GA") } };
+  },
   "gcp:serviceaccount/account:Account": (reg, ctx) => {
     const project = projectOf(reg);
     const accountId = str(reg.inputs.accountId, reg.name);

@@ -16,12 +16,35 @@ export type GcsPrincipal = BucketUser | "hub-reader";
 /** Predefined Cloud Storage roles this module grants, and nothing broader. */
 export const GCS_ROLES = {
   objectViewer: "roles/storage.objectViewer",
-  objectCreator: "roles/storage.objectCreator",
   objectAdmin: "roles/storage.objectAdmin",
 } as const;
-export type GcsRole = (typeof GCS_ROLES)[keyof typeof GCS_ROLES];
 
-/** One bucket-level IAM grant. */
+/**
+ * The sidecar's role: a custom role of the stack (see {@link uploaderRoleId}) with exactly the
+ * permissions a Thanos upload that may have to be retried needs. Replacing an existing object
+ * requires both `storage.objects.create` and `storage.objects.delete` (Cloud Storage docs, "IAM
+ * permissions for Cloud Storage", note on `storage.objects.create`:
+ * https://cloud.google.com/storage/docs/access-control/iam-permissions; the XML API table
+ * https://cloud.google.com/storage/docs/access-control/iam-xml lists `storage.objects.delete` for
+ * POST object "when overwriting"), so with objectCreator alone the re-upload of a block whose
+ * first upload failed halfway is refused with 403 and the block is never shipped
+ * (thanos-io/thanos#3744). Get and list: Thanos reads back `meta.json` and lists blocks
+ * (thanos-io/thanos#290). Nothing else: no `update` (custom time, metadata), no IAM, no bucket.
+ * Deleting is survivable: versioning turns a deleted live object into a noncurrent version
+ * (kept `retention.noncurrentVersions`), and deleting a noncurrent version sends it to soft
+ * delete for {@link SOFT_DELETE_SECONDS}.
+ */
+export const UPLOADER = "uploader";
+export const UPLOADER_PERMISSIONS: readonly string[] = ["storage.objects.create", "storage.objects.delete", "storage.objects.get", "storage.objects.list"];
+
+/** Id of the stack's uploader custom role: `[a-zA-Z0-9_.]{3,64}` (IAM custom role id rule). */
+export function uploaderRoleId(stack: string): string {
+  return `sovereignUploader_${stack.replace(/[^a-zA-Z0-9]/g, "_")}`.slice(0, 64);
+}
+
+export type GcsRole = (typeof GCS_ROLES)[keyof typeof GCS_ROLES] | typeof UPLOADER;
+
+/** One IAM grant on one bucket (made at project level, conditioned on the bucket: {@link bucketCondition}). */
 export interface GcsBinding {
   principal: GcsPrincipal;
   bucket: BucketRole;
@@ -40,12 +63,12 @@ export interface BindingsInput {
 }
 
 /**
- * Least-privilege bucket grants. The sidecar gets objectViewer besides objectCreator because
- * Thanos documents both for uploading deployments (docs/storage.md; thanos-io/thanos#290:
- * uploads fail with creator alone); objectCreator cannot delete or overwrite, so a
- * compromised sidecar cannot destroy history. Only the compactor deletes (objectAdmin, one per
- * bucket); the store gateway and the hub reader only list and read. Loki runs its own
- * retention and compaction on the logs bucket, hence objectAdmin there and nothing on metrics.
+ * Least-privilege bucket grants. The sidecar gets the {@link UPLOADER} custom role: create,
+ * get, list, and the delete that overwriting an object requires (a retried upload overwrites;
+ * versioning and soft delete keep what it replaces). The compactor is the one principal with
+ * objectAdmin on metrics; the store gateway and the hub reader only list and read. Loki runs
+ * its own retention and compaction on the logs bucket, hence objectAdmin there and nothing on
+ * metrics.
  */
 export function planBucketBindings(input: BindingsInput): GcsBinding[] {
   const has = (b: BucketRole): boolean => input.buckets.includes(b);
@@ -55,8 +78,7 @@ export function planBucketBindings(input: BindingsInput): GcsBinding[] {
   const out: GcsBinding[] = [];
   if (input.writers.sidecar !== undefined) {
     need("sidecar", "metrics");
-    out.push({ principal: "sidecar", bucket: "metrics", role: GCS_ROLES.objectCreator, why: "uploads TSDB blocks" });
-    out.push({ principal: "sidecar", bucket: "metrics", role: GCS_ROLES.objectViewer, why: "Thanos uploads fail without object read (thanos-io/thanos#290); still cannot delete" });
+    out.push({ principal: "sidecar", bucket: "metrics", role: UPLOADER, why: "uploads TSDB blocks and retries failed uploads (overwrite needs storage.objects.delete); history kept by versioning and soft delete" });
   }
   if (input.writers.compactor !== undefined) {
     need("compactor", "metrics");
@@ -78,11 +100,54 @@ export function planBucketBindings(input: BindingsInput): GcsBinding[] {
 }
 
 /**
+ * A bucket grant as an IAM Condition on a project-level binding: true for the bucket itself
+ * (list is checked on the bucket) and for its objects, false for every other resource. Names as
+ * Cloud Storage gives them to IAM: `projects/_/buckets/BUCKET` and
+ * `projects/_/buckets/BUCKET/objects/OBJECT` (https://cloud.google.com/iam/docs/conditions-resource-attributes#resource-name;
+ * https://cloud.google.com/storage/docs/key-terms#resource-names). The `/objects/` suffix keeps
+ * bucket `b` from matching bucket `b2`.
+ *
+ * Why not bucket IAM: a bucket with an IP filter refuses `getIamPolicy`/`setIamPolicy` to any
+ * caller outside its ranges, and `storage.buckets.exemptFromIpFilter` exempts only GET, PATCH
+ * and DELETE bucket (https://cloud.google.com/storage/docs/bypass-ip-filter#supported-operations;
+ * terraform-google-modules/terraform-google-cloud-storage#403), so a `BucketIAMMember` fails to
+ * create and to refresh from the deployer's network. The project's IAM policy is not subject
+ * to the bucket filter.
+ */
+export function bucketCondition(bucket: string): { title: string; description: string; expression: string } {
+  const name = `projects/_/buckets/${bucket}`;
+  return {
+    title: `bucket ${bucket}`.slice(0, 100),
+    description: `Only the bucket ${bucket} and its objects`,
+    expression:
+      `(resource.type == "storage.googleapis.com/Bucket" && resource.name == "${name}") || ` +
+      `(resource.type == "storage.googleapis.com/Object" && resource.name.startsWith("${name}/objects/"))`,
+  };
+}
+
+/**
  * The Kubernetes ServiceAccount as a GKE Workload Identity principal. The pool is the
- * cluster project's `<project>.svc.id.goog`; nothing else may impersonate a writer.
+ * cluster project's `<project>.svc.id.goog`, shared by every cluster of that project: any
+ * cluster of the project with the same namespace and ServiceAccount name gets the same
+ * identity ("Identity sameness" in https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity),
+ * hence `cluster.dedicatedProject` (see {@link workloadIdentityPoolNotice}).
  */
 export function workloadIdentityMember(clusterProject: string, ref: WorkloadRef): string {
   return `serviceAccount:${clusterProject}.svc.id.goog[${ref.namespace}/${ref.serviceAccount}]`;
+}
+
+/**
+ * What to say about the project-wide Workload Identity pool: `undefined` when the operator has
+ * confirmed the project holds only this cluster; a warning while unconfirmed. A project known
+ * to be shared is refused by the configuration schema before anything is planned.
+ */
+export function workloadIdentityPoolNotice(stack: string, project: string, dedicatedProject: boolean | undefined): string | undefined {
+  if (dedicatedProject === true) return undefined;
+  return (
+    `stack ${stack}: the Workload Identity pool ${project}.svc.id.goog is shared by every GKE cluster of project ${project}; ` +
+    `a ServiceAccount of the same namespace and name in any of them can write this stack's buckets. ` +
+    `Confirm the project holds only this cluster with observability:cluster.dedicatedProject: true in Pulumi.${stack}.yaml.`
+  );
 }
 
 /** A lifecycle rule as `gcp.storage.Bucket` takes it (plain values). */

@@ -8,6 +8,7 @@ import type { BucketUser, CloudContext, StorageArgs, StorageOutputs, WorkloadRef
 import { asGcp, networkProject, type GcpContext } from "./context";
 import { gcsBucketName, serviceAccountEmail, serviceAccountId } from "./names";
 import {
+  bucketCondition,
   type BucketRole,
   type GcsBinding,
   type GcsPrincipal,
@@ -18,7 +19,11 @@ import {
   renderGcsObjstore,
   renderLokiGcsStorage,
   SOFT_DELETE_SECONDS,
+  UPLOADER,
+  UPLOADER_PERMISSIONS,
+  uploaderRoleId,
   workloadIdentityMember,
+  workloadIdentityPoolNotice,
 } from "./render";
 
 /** Annotation that binds a Kubernetes ServiceAccount to a Google service account (GKE Workload Identity). */
@@ -41,6 +46,11 @@ export interface GcpStorageArgs extends StorageArgs {
  * Kubernetes ServiceAccount through `roles/iam.workloadIdentityUser` on exactly
  * `serviceAccount:<project>.svc.id.goog[<ns>/<sa>]`. GSAs rather than direct `principal://`
  * grants because they need no project number at plan time and show up by name in audit logs.
+ *
+ * Grants: project-level IAM members, each conditioned on one bucket ({@link bucketCondition}),
+ * never bucket IAM: a bucket under an IP filter refuses get/setIamPolicy from outside its
+ * ranges, which `storage.buckets.exemptFromIpFilter` does not exempt, so bucket IAM would fail
+ * to create and to refresh from the deployer's network.
  *
  * Hub reader: a separate service account with objectViewer on the metrics bucket only, and
  * two overlapping keys (see {@link readerKeySchedule}); the newer key is exported as a secret
@@ -70,10 +80,13 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
     const data = { ...child, protect: true, retainOnDelete: true };
     const hubReader = args.hubEgressIps !== undefined;
 
+    const poolNotice = workloadIdentityPoolNotice(ctx.stack, project, config.cluster.dedicatedProject);
+    if (poolNotice !== undefined) void pulumi.log.warn(poolNotice, this);
+
     // Plan first: a writer whose bucket this stack does not own fails before anything is registered.
     this.bindings = planBucketBindings({ buckets: args.buckets, writers: args.writers, store: args.store, hubReader });
 
-    const kms = config.encryption.mode === "customer" ? this.customerKey(name, ctx, child, data) : undefined;
+    const kms = config.encryption.mode === "customer" ? this.customerKey(name, ctx, data) : undefined;
     this.kmsKeyId = kms?.keyId;
 
     const buckets: Partial<Record<BucketRole, gcp.storage.Bucket>> = {};
@@ -151,13 +164,32 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
       readerKey = pulumi.secret(keys[schedule.current].privateKey.apply((b64) => Buffer.from(b64, "base64").toString("utf8")));
     }
 
+    const uploader = this.bindings.some((b) => b.role === UPLOADER)
+      ? new gcp.projects.IAMCustomRole(
+          `${name}-uploader-role`,
+          {
+            project,
+            roleId: uploaderRoleId(ctx.stack),
+            title: `${ctx.stack} Thanos block uploader`,
+            description: "Create, read, list, and the delete that overwriting a failed upload needs; no update, no IAM",
+            permissions: [...UPLOADER_PERMISSIONS],
+            stage: "GA",
+          },
+          child,
+        )
+      : undefined;
     for (const b of this.bindings) {
       const bucket = buckets[b.bucket];
       const email = emails[b.principal];
       if (bucket === undefined || email === undefined) throw new Error(`internal: binding ${b.principal} → ${b.bucket} without bucket or account`);
-      new gcp.storage.BucketIAMMember(
+      let role: pulumi.Input<string> = b.role;
+      if (b.role === UPLOADER) {
+        if (uploader === undefined) throw new Error(`internal: binding ${b.principal} → ${b.bucket} without the uploader role`);
+        role = uploader.name;
+      }
+      new gcp.projects.IAMMember(
         `${name}-${b.principal}-${b.bucket}-${b.role.split(".").pop()}`,
-        { bucket: bucket.name, role: b.role, member: pulumi.interpolate`serviceAccount:${email}` },
+        { project, role, member: pulumi.interpolate`serviceAccount:${email}`, condition: bucket.name.apply(bucketCondition) },
         child,
       );
     }
@@ -186,12 +218,14 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
   /**
    * The bucket key: created in the stack's region (a GCS bucket can only use a key of its own
    * location), or adopted from `encryption.keyId`; either way the project's GCS service agent
-   * is granted encrypt/decrypt on it.
+   * is granted encrypt/decrypt on it. The grant is data-critical: without it GCS can no longer
+   * decrypt the retained objects (Cloud Storage reads a CMEK object only while its service agent
+   * can use the key: https://cloud.google.com/storage/docs/encryption/customer-managed-keys), so
+   * it is protected and retained like the buckets.
    */
   private customerKey(
     name: string,
     ctx: GcpContext,
-    child: pulumi.CustomResourceOptions,
     data: pulumi.CustomResourceOptions,
   ): { keyId: pulumi.Output<string>; grant: gcp.kms.CryptoKeyIAMMember } {
     const project = ctx.config.cluster.project;
@@ -212,7 +246,7 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
     const grant = new gcp.kms.CryptoKeyIAMMember(
       `${name}-key-gcs-agent`,
       { cryptoKeyId: keyId, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member: pulumi.interpolate`serviceAccount:${agent.emailAddress}` },
-      child,
+      data,
     );
     return { keyId, grant };
   }
