@@ -210,6 +210,20 @@ const gcpCluster = z.strictObject({
   project: gcpProject,
   /** Region or zone of the GKE cluster. */
   location: z.string().min(1),
+  /**
+   * The operator's confirmation that `project` holds no GKE cluster but this one. The Workload
+   * Identity pool `<project>.svc.id.goog` is project-wide ("Identity sameness",
+   * https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity): any cluster of
+   * the project with the same namespace/ServiceAccount is a writer. `false` is refused; unset
+   * warns on every run.
+   */
+  dedicatedProject: z
+    .boolean()
+    .refine((v) => v, {
+      error:
+        "must not be false: the project's Workload Identity pool is shared by every GKE cluster of the project, so another cluster's observability/prometheus ServiceAccount could write this spoke's buckets; run the cluster in a project of its own and set true",
+    })
+    .optional(),
 });
 
 const gcpNetwork = z.strictObject({
