@@ -149,12 +149,12 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
   common(program.command("onboard").argument("<stack>", "name of the new spoke stack, like prod-02").description("add a spoke: write Pulumi.<stack>.yaml, list it in the hub, deploy the spoke and the hub"), false)
     .requiredOption("--cloud <cloud>", "aws, gcp or azure")
     .requiredOption("--region <region>", "region of the cloud, like eu-central-1")
-    .requiredOption("--environment <env>", "dev, test, stag or prod")
+    .option("--environment <env>", "dev, test, stag or prod (default: the stack name's prefix, dev-02 is dev)")
     .option("--hub <stack>", "the hub stack (default: the project's only hub)")
     .option("--values <file>", "YAML with config values (cluster, network, alerting, ...)")
     .option("--set <key.path=value>", "one config value, repeatable (cluster.name=prod-02-gke)", collect, [])
     .option("--kubeconfig-file <file>", "kubeconfig of the spoke's cluster, stored as a secret")
-    .action(async (stack: string, flags: CommonFlags & { cloud: string; region: string; environment: string; hub?: string; values?: string; set: string[]; kubeconfigFile?: string }) => {
+    .action(async (stack: string, flags: CommonFlags & { cloud: string; region: string; environment?: string; hub?: string; values?: string; set: string[]; kubeconfigFile?: string }) => {
       const dir = resolve(flags.projectDir);
       const read = (file: string, what: string): string => {
         try {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { type Document, isMap, isSeq, parse, parseDocument, stringify } from "yaml";
 import { CLOUDS, type Cloud, isRegionOf, zonesOf, REGIONS } from "../components/config/regions";
-import { SECRET_KEYS, validateStackConfig } from "../components/config/schema";
+import { ENVIRONMENTS, SECRET_KEYS, cloudName, validateStackConfig } from "../components/config/schema";
 import { knownStacks, readStackFile, stackFilePath } from "../components/config/stackfile";
 import { EXIT, FleetError } from "./exit-codes";
 import { CONTRACT_OUTPUT, type FleetOptions, type FleetResult, type RunHooks, loadFleet, runFleet } from "./orchestrator";
@@ -22,7 +22,8 @@ export interface OnboardRequest {
   stack: string;
   cloud: string;
   region: string;
-  environment: string;
+  /** Default: the stack name's prefix when it is a known environment (`dev-02` is `dev`). */
+  environment?: string;
   /** The hub stack; defaults to the project's only hub. */
   hub?: string;
   /** Parsed `--values` file: `observability:*` keys with or without the namespace, or a `config:` map. */
@@ -130,16 +131,19 @@ function endpointDomain(projectDir: string, spokes: readonly string[]): string |
 }
 
 /**
- * The template of a new spoke: defaults taken from the example stacks and the hub (chart
- * versions and owner follow the hub, endpoint names follow the other spokes), never the
- * cloud-specific `cluster`/`network` references, which only the user can know.
+ * The template of a new spoke: defaults per environment, the sovereignty zone of the region,
+ * the fleet's chart versions (the hub's) and endpoint names `<thanos|loki>.<stack>.<domain>`
+ * on the domain the other spokes use. Nothing that belongs to another stack (tags, its
+ * endpoints) and never the cloud-specific `cluster`/`network` references, which only the
+ * user can know.
  */
-export function spokeTemplate(projectDir: string, req: OnboardRequest, cloud: Cloud, hub: string): Record<string, unknown> {
+export function spokeTemplate(projectDir: string, req: OnboardRequest & { environment: string }, cloud: Cloud, hub: string): Record<string, unknown> {
   const hubValues = readStackFile(projectDir, hub).values;
   const hubSpokes = Array.isArray(hubValues.spokes) ? hubValues.spokes.filter((s): s is string => typeof s === "string") : [];
   const domain = endpointDomain(projectDir, hubSpokes);
   const prod = req.environment === "prod";
-  const hubTags = isRecord(hubValues.tags) ? hubValues.tags : {};
+  // No tags: cost centre and owner belong to the team of each stack; another stack's tags
+  // would bill and attribute the new spoke's resources to the wrong team.
   const template: Record<string, unknown> = {
     role: "spoke",
     cloud,
@@ -155,7 +159,6 @@ export function spokeTemplate(projectDir: string, req: OnboardRequest, cloud: Cl
       : { raw: "15d", fiveMinutes: "90d", oneHour: "1y", logs: "14d", local: "12h", noncurrentVersions: "3d" },
     encryption: { mode: prod ? "customer" : "provider" },
     loki: { mode: prod ? "simple-scalable" : "single-binary" },
-    tags: { "cost-center": `platform-${req.environment}`, ...(typeof hubTags.owner === "string" ? { owner: hubTags.owner } : {}) },
     alerting: { forwardToHub: true },
   };
   if (isRecord(hubValues.versions)) template.versions = hubValues.versions;
@@ -219,6 +222,12 @@ export function addSpokeToHub(hubText: string, stack: string): { text: string; c
   return { text: doc.toString({ lineWidth: 0 }), changed: true };
 }
 
+/** The environment a stack name starts with (`dev-02` is `dev`), when it is one the schema knows. */
+export function inferEnvironment(stack: string): string | undefined {
+  const prefix = stack.split("-")[0];
+  return ENVIRONMENTS.find((e) => e === prefix);
+}
+
 /** The project's hub: the named one, or the only one. */
 function findHub(projectDir: string, requested: string | undefined): string {
   const roles = knownStacks(projectDir);
@@ -241,7 +250,11 @@ export function planOnboard(projectDir: string, req: OnboardRequest): OnboardPla
   const cloud = CLOUDS.find((c) => c === req.cloud);
   if (cloud === undefined) throw new FleetError(`--cloud ${req.cloud}: expected one of ${CLOUDS.join(", ")}`, EXIT.USAGE);
   if (!isRegionOf(cloud, req.region)) {
-    throw new FleetError(`--region ${req.region}: not a ${cloud} region known to this project; one of: ${Object.keys(REGIONS[cloud]).join(", ")}`, EXIT.USAGE);
+    throw new FleetError(`--region ${req.region}: not ${cloudName(cloud)} region known to this project; use one of: ${Object.keys(REGIONS[cloud]).join(", ")}`, EXIT.USAGE);
+  }
+  const environment = req.environment ?? inferEnvironment(req.stack);
+  if (environment === undefined) {
+    throw new FleetError(`--environment is needed: the stack name ${req.stack} does not start with a known environment (${ENVIRONMENTS.map((e) => `${e}-`).join(", ")}); pass --environment <${ENVIRONMENTS.join("|")}>`, EXIT.USAGE);
   }
   const roles = knownStacks(projectDir);
   if (roles.has(req.stack) && roles.get(req.stack) !== "spoke") {
@@ -250,11 +263,11 @@ export function planOnboard(projectDir: string, req: OnboardRequest): OnboardPla
   const hub = findHub(projectDir, req.hub);
   if (hub === req.stack) throw new FleetError(`a spoke cannot be its own hub (${hub})`, EXIT.USAGE);
 
-  let values = merge(spokeTemplate(projectDir, req, cloud, hub), normalizeValues(req.values));
+  let values = merge(spokeTemplate(projectDir, { ...req, environment }, cloud, hub), normalizeValues(req.values));
   for (const s of req.sets ?? []) values = applySet(values, s);
   if (req.kubeconfig !== undefined) values.kubeconfig = req.kubeconfig;
   // The request's identity flags win over anything in --values/--set.
-  Object.assign(values, { role: "spoke", cloud, region: req.region, environment: req.environment, hub: { stack: hub } });
+  Object.assign(values, { role: "spoke", cloud, region: req.region, environment, hub: { stack: hub } });
 
   const stackPath = stackFilePath(projectDir, req.stack);
   const existing = existsSync(stackPath) ? readStackFile(projectDir, req.stack) : undefined;
@@ -294,7 +307,7 @@ export function planOnboard(projectDir: string, req: OnboardRequest): OnboardPla
       );
     }
     stackFileCurrent = true;
-    pendingSecrets = secrets.filter((s) => !existing.secretKeys.has(s.key.split(".")[0]));
+    pendingSecrets = secrets.filter((s) => !existing.setSecrets.includes(s.key));
   }
 
   const hubPath = stackFilePath(projectDir, hub);

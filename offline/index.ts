@@ -29,6 +29,11 @@ export interface StackRun extends ChildResult {
   /** The stack's `observability:*` values as written (secure leaves as placeholders, listed in secretKeys). */
   config: Record<string, unknown>;
   secretKeys: string[];
+  /**
+   * Secrets the stack file does not set (`observability:kubeconfig`, ...), run with the
+   * engine's deterministic stand-ins: a fresh clone sets none, a team's own stack sets them.
+   */
+  standInSecrets?: string[];
   /** Names of outputs that are secrets. */
   secretOutputNames: string[];
 }
@@ -104,6 +109,7 @@ export async function runStack(opts: RunStackOptions): Promise<StackRun> {
     role: typeof values.role === "string" ? values.role : undefined,
     config: values,
     secretKeys: [...secretKeys].sort(),
+    standInSecrets: [...file.standInSecrets].sort(),
     secretOutputNames: Object.keys(result.outputs).filter((k) => isSecretValue(result.outputs[k])).sort(),
   };
 }

@@ -102,6 +102,14 @@ export function fleetMarkdown(runs: readonly StackRun[], extraSections: readonly
   const spokes = runs.filter((r) => r.role === "spoke");
   const hubs = runs.filter((r) => r.role === "hub");
 
+  const standIns = runs.filter((r) => (r.standInSecrets ?? []).length > 0);
+  if (standIns.length > 0) {
+    // The example stacks carry no ciphertext: a secret that is not set is planned with a stand-in, never a real value.
+    out.push("## Secrets not set", "", "These secrets are not set in the stack files; the plan used the offline engine's stand-ins (`offline-secret:<stack>:<key>`, or an `https://offline.invalid/...` URL). Set them before a real deployment with `npm run fleet -- secrets --stacks <stack>`.", "", "| stack | secrets planned with stand-ins |", "|---|---|");
+    for (const r of standIns) out.push(`| ${r.stack} | ${(r.standInSecrets ?? []).map((k) => `\`${k}\``).join(", ")} |`);
+    out.push("");
+  }
+
   out.push("## Wiring", "", "| spoke | cloud | region | zone | buckets | egress IPs | Thanos endpoint | Loki endpoint | exposed to (hub egress) | trusts client CA | read path |", "|---|---|---|---|---|---|---|---|---|---|---|");
   for (const s of spokes) {
     const o = obj(reveal(s.outputs));

@@ -23,10 +23,10 @@ const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown
 const CORPUS: { name: string; stack: string; mutate: Mutation; key: string; message: RegExp }[] = [
   { name: "wrong role", stack: "dev-01", mutate: (v) => { v.role = "satellite"; }, key: "observability:role", message: /expected 'spoke' or 'hub'/ },
   { name: "unknown cloud", stack: "dev-01", mutate: (v) => { v.cloud = "ibm"; }, key: "observability:cloud", message: /aws, gcp, azure/ },
-  { name: "region not of that cloud", stack: "prod-01", mutate: (v) => { v.region = "eu-central-1"; }, key: "observability:region", message: /not a gcp region/ },
+  { name: "region not of that cloud", stack: "prod-01", mutate: (v) => { v.region = "eu-central-1"; }, key: "observability:region", message: /found "eu-central-1", which is not a GCP region/ },
   { name: "region outside the sovereignty zone", stack: "stag-01", mutate: (v) => { v.region = "eastus"; }, key: "observability:sovereigntyZone", message: /outside zone 'de'/ },
-  { name: "missing cluster", stack: "stag-01", mutate: (v) => { delete v.cluster; }, key: "observability:cluster", message: /required/ },
-  { name: "missing cluster field", stack: "dev-01", mutate: (v) => { delete obj(v.cluster).accountId; }, key: "observability:cluster.accountId", message: /required/ },
+  { name: "missing cluster", stack: "stag-01", mutate: (v) => { delete v.cluster; }, key: "observability:cluster", message: /^not set; expected a map describing the existing azure cluster/ },
+  { name: "missing cluster field", stack: "dev-01", mutate: (v) => { delete obj(v.cluster).accountId; }, key: "observability:cluster.accountId", message: /^not set; expected a string/ },
   { name: "malformed CIDR", stack: "dev-01", mutate: (v) => { obj(v.network).cidrs = ["10.20.0.0/16", "10.300.0.0/16"]; }, key: "observability:network.cidrs[1]", message: /CIDR/ },
   { name: "non-secret kubeconfig", stack: "prod-01", mutate: (v, s) => { v.kubeconfig = "apiVersion: v1\nkind: Config\n"; s.delete("observability:kubeconfig"); }, key: "observability:kubeconfig", message: /must be a secret: pulumi config set --secret observability:kubeconfig/ },
   { name: "duplicate spoke", stack: "ops-01", mutate: (v) => { v.spokes = ["dev-01", "prod-01", "dev-01"]; }, key: "observability:spokes[2]", message: /listed twice/ },
@@ -77,6 +77,49 @@ describe("stack configuration", () => {
     for (const key of ["observability:retention.raw", "observability:region", "observability:cluster.project", "observability:network.network"]) {
       assert.ok(issues.some((i) => i.key === key), `missing ${key} in\n${text}`);
     }
+  });
+});
+
+describe("configuration messages: the project's own sentence, once per problem, with the value found", () => {
+  const only = (issues: ConfigIssue[], key: string): ConfigIssue => {
+    const at = issues.filter((i) => i.key === key);
+    assert.equal(at.length, 1, `exactly one message for ${key}, got:\n${at.map((i) => i.message).join("\n")}`);
+    return at[0];
+  };
+
+  it("a missing cluster is reported once, without schema internals", () => {
+    const issues = validate("dev-01", (v) => { delete v.cluster; });
+    const m = only(issues, "observability:cluster").message;
+    assert.doesNotMatch(m, /nonoptional|expected nonoptional/);
+    assert.match(m, /existing aws cluster/);
+  });
+
+  it("an invalid environment names the value in the file (qa), not undefined", () => {
+    const m = only(validate("dev-01", (v) => { v.environment = "qa"; }), "observability:environment").message;
+    assert.match(m, /found "qa"/);
+    assert.match(m, /dev, test, stag, prod, ops/);
+    assert.doesNotMatch(m, /undefined/);
+  });
+
+  it("a region of another cloud reads as English, with the value found", () => {
+    const aws = only(validate("dev-01", (v) => { v.region = "westeurope"; }), "observability:region").message;
+    assert.match(aws, /found "westeurope", which is not an AWS region/);
+    const azure = only(validate("stag-01", (v) => { v.region = "eu-central-1"; }), "observability:region").message;
+    assert.match(azure, /not an Azure region/);
+    assert.doesNotMatch(`${aws}${azure}`, /not a aws|not a azure/);
+  });
+
+  it("a malformed value shows what was found", () => {
+    assert.match(only(validate("dev-01", (v) => { obj(v.retention).logs = "30 days"; }), "observability:retention.logs").message, /\(found "30 days"\)/);
+    assert.match(only(validate("dev-01", (v) => { v.profile = "huge"; }), "observability:profile").message, /found "huge", expected one of small, medium, large/);
+  });
+
+  it("a missing secret names the command that sets it and never prints secret values", () => {
+    const m = only(validate("dev-01", (v) => { delete obj(obj(v.alerting).receiver).url; }), "observability:alerting.receiver.url").message;
+    assert.match(m, /npm run fleet -- secrets --stacks dev-01/);
+    assert.match(m, /pulumi config set --secret --path 'observability:alerting\.receiver\.url' <value> -s dev-01/);
+    const bad = only(validate("dev-01", (v) => { obj(obj(v.alerting).receiver).url = "http://hooks.example.invalid/token-abc"; }), "observability:alerting.receiver.url").message;
+    assert.doesNotMatch(bad, /token-abc/, "a secret's value is not echoed");
   });
 });
 

@@ -64,7 +64,19 @@ const httpsUrl = z
   .string()
   .refine((v) => URL.canParse(v) && new URL(v).protocol === "https:", { error: "expected an https:// URL" });
 
-const webhook = z.strictObject({ url: httpsUrl });
+/**
+ * Schemas of values that must be Pulumi secrets. The set of secret leaves per role and cloud
+ * ({@link secretLeaves}) is read off the schema through this marker, so the validator, the
+ * offline engine's stand-ins and `fleet secrets` can never disagree on which keys are secret.
+ */
+const SECRET_SCHEMAS = new WeakSet<z.ZodType>();
+function secret<T extends z.ZodType>(schema: T): T {
+  const marked = schema.clone();
+  SECRET_SCHEMAS.add(marked);
+  return marked;
+}
+
+const webhook = z.strictObject({ url: secret(httpsUrl) });
 
 const egress = z
   .strictObject({
@@ -263,13 +275,16 @@ const NETWORK: Record<Cloud, z.ZodType> = { aws: awsNetwork, gcp: gcpNetwork, az
 
 // ---- roles --------------------------------------------------------------------------------
 
+/** The environments a stack can declare; `prod` alerts page, the others open tickets. */
+export const ENVIRONMENTS = ["dev", "test", "stag", "prod", "ops"] as const;
+
 const common = {
   role: z.enum(["spoke", "hub"]),
   cloud: z.enum(CLOUDS),
   region: z.string(),
-  environment: z.enum(["dev", "test", "stag", "prod", "ops"]),
+  environment: z.enum(ENVIRONMENTS),
   sovereigntyZone: z.string().regex(/^[a-z]{2}$/, { error: "expected a jurisdiction code like de or eu" }),
-  kubeconfig: z.string().min(1, { error: "expected the cluster's kubeconfig" }),
+  kubeconfig: secret(z.string().min(1, { error: "expected the cluster's kubeconfig" })),
   namespace: dnsLabel.default("observability"),
   profile: z.enum(["small", "medium", "large"]).default("small"),
   tags: z
@@ -333,8 +348,45 @@ export type Versions = z.output<typeof versions>;
 export type EgressConfig = z.output<typeof egress>;
 export type Profile = StackConfig["profile"];
 
-/** Top-level keys whose values must be Pulumi secrets. */
-export const SECRET_KEYS = ["kubeconfig", "alerting"] as const;
+/** Dotted paths (without the namespace) of the secret leaves under a schema. */
+function secretPaths(schema: z.ZodType, prefix: string): string[] {
+  if (SECRET_SCHEMAS.has(schema)) return [prefix];
+  if (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) return secretPaths(schema.unwrap() as z.ZodType, prefix);
+  if (schema instanceof z.ZodObject) {
+    return Object.entries(schema.shape as Record<string, z.ZodType>).flatMap(([k, v]) => secretPaths(v, prefix === "" ? k : `${prefix}.${k}`));
+  }
+  return [];
+}
+
+/**
+ * Every secret leaf a stack of `role` on `cloud` needs, as config paths without the
+ * namespace (`kubeconfig`, `alerting.receiver.url`): derived from the schema (the values
+ * marked secret), per role and, through `cluster`/`network`, per cloud.
+ */
+export const SECRET_LEAVES: Readonly<Record<"spoke" | "hub", Readonly<Record<Cloud, readonly string[]>>>> = (() => {
+  const perCloud = (role: z.ZodObject): Record<Cloud, string[]> =>
+    Object.fromEntries(CLOUDS.map((c) => [c, [...secretPaths(role, ""), ...secretPaths(CLUSTER[c], "cluster"), ...secretPaths(NETWORK[c], "network")]])) as Record<Cloud, string[]>;
+  return { spoke: perCloud(spokeSchema), hub: perCloud(hubSchema) };
+})();
+
+/** The secret leaves of a stack of `role` on `cloud` (see {@link SECRET_LEAVES}); none for an unknown role or cloud. */
+export function secretLeaves(role: unknown, cloud: unknown): readonly string[] {
+  if (role !== "spoke" && role !== "hub") return [];
+  const c = CLOUDS.find((x) => x === cloud);
+  return c === undefined ? [] : SECRET_LEAVES[role][c];
+}
+
+/** Top-level keys whose values must be Pulumi secrets (they hold a secret leaf in some role or cloud). */
+export const SECRET_KEYS: readonly string[] = [
+  ...new Set(Object.values(SECRET_LEAVES).flatMap((byCloud) => Object.values(byCloud).flatMap((paths) => paths.map((p) => p.split(".")[0])))),
+];
+
+/** True when a config path (`observability:alerting.receiver.url` or `alerting.receiver.url`) is, or lies inside, a secret. */
+export function isSecretPath(path: string): boolean {
+  const bare = path.startsWith(`${NS}:`) ? path.slice(NS.length + 1) : path;
+  const all = new Set(Object.values(SECRET_LEAVES).flatMap((byCloud) => Object.values(byCloud).flat()));
+  return [...all].some((p) => bare === p || bare.startsWith(`${p}.`) || bare.startsWith(`${p}[`) || p.startsWith(`${bare}.`));
+}
 
 /** Every top-level key the schema knows, per role. */
 export const KEYS = {
@@ -373,20 +425,61 @@ function keyPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function describe(issue: z.core.$ZodIssue): string {
-  if (issue.code === "unrecognized_keys") return `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
-  if (issue.code === "invalid_type" && issue.input === undefined) return `required (expected ${issue.expected})`;
-  if (issue.code === "invalid_type") return `expected ${issue.expected}, got ${JSON.stringify(issue.input)}`;
-  if (issue.code === "invalid_value") return `expected one of ${issue.values.map(String).join(", ")} (got ${JSON.stringify(issue.input)})`;
-  return issue.message;
+/** "an AWS region", "a GCP region": the clouds as their vendors spell them, with the right article. */
+export function cloudName(cloud: Cloud): string {
+  return { aws: "an AWS", gcp: "a GCP", azure: "an Azure" }[cloud];
 }
 
-function collect(error: z.ZodError, prefix: readonly PropertyKey[] = []): ConfigIssue[] {
+/** What the user wrote, for a message; secrets and whole maps are never printed. */
+function found(path: readonly PropertyKey[], input: unknown): string {
+  if (isSecretPath(path.map(String).join("."))) return "a value (not shown: it is a secret)";
+  if (input === null) return "null";
+  if (Array.isArray(input)) return `a list of ${input.length}`;
+  if (typeof input === "object") return "a map";
+  return JSON.stringify(input);
+}
+
+const KIND: Record<string, string> = { string: "a string", object: "a map", array: "a list", number: "a number", int: "a whole number", boolean: "true or false" };
+
+/** What the messages of one validation need to know: the stack and its secret leaves. */
+interface MessageContext {
+  stack: string;
+  leaves: readonly string[];
+}
+
+/** The fix for a value that is not set: secrets have their own command, and are set leaf by leaf. */
+function notSet(path: readonly PropertyKey[], ctx: MessageContext, expected: string): string {
+  const bare = path.map(String).join(".");
+  const leaves = ctx.leaves.filter((l) => l === bare || l.startsWith(`${bare}.`));
+  if (leaves.length > 0) {
+    const cmds = leaves.map((l) => `pulumi config set --secret --path '${NS}:${l}' <value> -s ${ctx.stack}`).join("; ");
+    return `not set; ${leaves.length === 1 ? "it is a secret" : `it holds the secrets ${leaves.map((l) => `${NS}:${l}`).join(", ")}`}: set ${leaves.length === 1 ? "it" : "them"} with npm run fleet -- secrets --stacks ${ctx.stack} (or ${cmds})`;
+  }
+  return `not set; expected ${expected}`;
+}
+
+/** One sentence per zod issue, in the project's words, with the value found. */
+function describe(issue: z.core.$ZodIssue, path: readonly PropertyKey[], ctx: MessageContext): string {
+  const input: unknown = issue.input;
+  if (issue.code === "invalid_type") {
+    const kind = KIND[issue.expected] ?? issue.expected;
+    return input === undefined ? notSet(path, ctx, kind) : `found ${found(path, input)}, expected ${kind}`;
+  }
+  if (issue.code === "invalid_value") {
+    const allowed = issue.values.map(String).join(", ");
+    return input === undefined ? notSet(path, ctx, `one of ${allowed}`) : `found ${found(path, input)}, expected one of ${allowed}`;
+  }
+  if (input === undefined || (input !== null && typeof input === "object")) return issue.message;
+  return `${issue.message} (found ${found(path, input)})`;
+}
+
+function collect(error: z.ZodError, ctx: MessageContext, prefix: readonly PropertyKey[] = []): ConfigIssue[] {
   return error.issues.flatMap((i) => {
     if (i.code === "unrecognized_keys") {
       return i.keys.map((k) => ({ key: keyPath([...prefix, ...i.path, k]), message: "unknown key; check its spelling against the configuration reference in README.md" }));
     }
-    return [{ key: keyPath([...prefix, ...i.path]), message: describe(i) }];
+    const path = [...prefix, ...i.path];
+    return [{ key: keyPath(path), message: describe(i, path, ctx) }];
   });
 }
 
@@ -400,31 +493,35 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
   const cloudValue = values.cloud;
   const schema = role === "hub" ? hubSchema : spokeSchema;
   if (role !== "hub" && role !== "spoke") {
-    issues.push({ key: `${NS}:role`, message: `expected 'spoke' or 'hub' (got ${JSON.stringify(role)})` });
+    issues.push({ key: `${NS}:role`, message: role === undefined ? "not set; expected 'spoke' or 'hub'" : `found ${found(["role"], role)}, expected 'spoke' or 'hub'` });
   }
-  const parsed = schema.safeParse(role === "hub" || role === "spoke" ? values : { ...values, role: "spoke" });
-  if (!parsed.success) issues.push(...collect(parsed.error).filter((i) => i.key !== `${NS}:role`));
+  // reportInput: zod 4 leaves the offending value out of its issues unless asked.
+  const parsed = schema.safeParse(role === "hub" || role === "spoke" ? values : { ...values, role: "spoke" }, { reportInput: true });
+  const messages: MessageContext = { stack: ctx.stack, leaves: secretLeaves(role === "hub" ? "hub" : "spoke", CLOUDS.find((c) => c === cloudValue) ?? "aws") };
+  // `cluster` and `network` are checked below against the schema of the stack's cloud, once.
+  const ownChecks = new Set([`${NS}:role`, `${NS}:cluster`, `${NS}:network`]);
+  if (!parsed.success) issues.push(...collect(parsed.error, messages).filter((i) => !ownChecks.has(i.key)));
 
   const cloud = CLOUDS.find((c) => c === cloudValue);
   if (cloud === undefined) {
     if (!issues.some((i) => i.key === `${NS}:cloud`))
-      issues.push({ key: `${NS}:cloud`, message: `expected one of ${CLOUDS.join(", ")} (got ${JSON.stringify(cloudValue)})` });
+      issues.push({ key: `${NS}:cloud`, message: cloudValue === undefined ? `not set; expected one of ${CLOUDS.join(", ")}` : `found ${found(["cloud"], cloudValue)}, expected one of ${CLOUDS.join(", ")}` });
   } else {
     for (const [part, schemas] of [["cluster", CLUSTER], ["network", NETWORK]] as const) {
       if (values[part] === undefined) {
-        issues.push({ key: `${NS}:${part}`, message: `required: the existing ${cloud} ${part} this stack deploys into` });
+        issues.push({ key: `${NS}:${part}`, message: `not set; expected a map describing the existing ${cloud} ${part} this stack deploys into (see "Per cloud" in README.md)` });
         continue;
       }
-      const r = schemas[cloud].safeParse(values[part]);
-      if (!r.success) issues.push(...collect(r.error, [part]));
+      const r = schemas[cloud].safeParse(values[part], { reportInput: true });
+      if (!r.success) issues.push(...collect(r.error, messages, [part]));
     }
     const region = values.region;
     if (typeof region === "string" && !isRegionOf(cloud, region)) {
-      issues.push({ key: `${NS}:region`, message: `'${region}' is not a ${cloud} region known to this project (see components/config/regions.ts)` });
+      issues.push({ key: `${NS}:region`, message: `found ${JSON.stringify(region)}, which is not ${cloudName(cloud)} region known to this project; use one listed in components/config/regions.ts` });
     } else if (typeof region === "string" && typeof values.sovereigntyZone === "string" && !regionInZone(cloud, region, values.sovereigntyZone)) {
       issues.push({
         key: `${NS}:sovereigntyZone`,
-        message: `${cloud} ${region} lies outside zone '${values.sovereigntyZone}' (it is in ${zonesOf(cloud, region).join(" / ")})`,
+        message: `found ${JSON.stringify(values.sovereigntyZone)}, but ${cloud} ${region} lies outside zone '${values.sovereigntyZone}' (it is in ${zonesOf(cloud, region).join(" / ")}): declare that zone, or choose a region inside '${values.sovereigntyZone}'`,
       });
     }
   }

@@ -5,15 +5,24 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { secretLeaves } from "./schema";
 
 /** The `observability:*` part of a stack file. */
 export interface StackFile {
   stack: string;
   path: string;
-  /** Values by key without the namespace; secure leaves replaced by `secretPlaceholder`. */
+  /**
+   * Values by key without the namespace, as a program sees them offline: secure leaves, and
+   * secret leaves of the stack's role and cloud that are not set at all, replaced by
+   * `secretPlaceholder` stand-ins.
+   */
   values: Record<string, unknown>;
-  /** Full keys (`observability:kubeconfig`) whose value is, or contains, a secure leaf. */
+  /** Full keys (`observability:kubeconfig`) whose value is, or contains, a secret (set or stood in for). */
   secretKeys: Set<string>;
+  /** Full paths of the secure leaves written in the file (`observability:alerting.receiver.url`). */
+  setSecrets: string[];
+  /** Full paths of the secret leaves the schema requires that the file does not set; `values` holds stand-ins. */
+  standInSecrets: string[];
   /** The whole `config:` map as written (other namespaces included). */
   raw: Record<string, unknown>;
 }
@@ -34,9 +43,10 @@ export function secretPlaceholder(stack: string, keyPath: string): string {
     : `offline-secret:${stack}:${keyPath}`;
 }
 
-function replaceSecure(stack: string, path: string, v: unknown, found: { secure: boolean }): unknown {
+function replaceSecure(stack: string, path: string, v: unknown, found: { secure: boolean; paths: string[] }): unknown {
   if (isSecureLeaf(v)) {
     found.secure = true;
+    found.paths.push(path);
     return secretPlaceholder(stack, path);
   }
   if (Array.isArray(v)) return v.map((x, i) => replaceSecure(stack, `${path}[${i}]`, x, found));
@@ -64,14 +74,39 @@ export function readStackFile(projectDir: string, stack: string, namespace = "ob
   const config = raw !== null && typeof raw === "object" ? (raw as Record<string, unknown>) : {};
   const values: Record<string, unknown> = {};
   const secretKeys = new Set<string>();
+  const setSecrets: string[] = [];
   for (const [full, v] of Object.entries(config)) {
     if (!full.startsWith(`${namespace}:`)) continue;
     const key = full.slice(namespace.length + 1);
-    const found = { secure: false };
+    const found = { secure: false, paths: setSecrets };
     values[key] = replaceSecure(stack, full, v, found);
     if (found.secure) secretKeys.add(full);
   }
-  return { stack, path, values, secretKeys, raw: config };
+  // The example stacks carry no ciphertext (a real secrets provider could not decrypt it);
+  // a secret the schema requires and the file does not set gets the same stand-in a secure
+  // value would, so the program still runs offline and still treats the key as secret.
+  const standInSecrets: string[] = [];
+  for (const leaf of secretLeaves(values.role, values.cloud)) {
+    const [top, ...rest] = leaf.split(".");
+    let holder: Record<string, unknown> = values;
+    let name = top;
+    let ok = true;
+    for (const seg of rest) {
+      const next = holder[name] ?? {};
+      if (next === null || typeof next !== "object" || Array.isArray(next)) {
+        ok = false;
+        break;
+      }
+      holder[name] = next;
+      holder = next as Record<string, unknown>;
+      name = seg;
+    }
+    if (!ok || holder[name] !== undefined) continue;
+    holder[name] = secretPlaceholder(stack, `${namespace}:${leaf}`);
+    secretKeys.add(`${namespace}:${top}`);
+    standInSecrets.push(`${namespace}:${leaf}`);
+  }
+  return { stack, path, values, secretKeys, setSecrets, standInSecrets, raw: config };
 }
 
 /** Stack names that have a `Pulumi.<stack>.yaml` in the project directory. */
