@@ -87,7 +87,8 @@ describe("policy pack on the example fleet", () => {
 
   it("a writer role granted to a principal the stack did not create (the hub) is caught by writers-are-local, on GCP and Azure", () => {
     const gcp = mutated("prod-01", (rs) => {
-      const m = find(rs, (x) => x.type === "gcp:storage/bucketIAMMember:BucketIAMMember", "bucket IAM member");
+      // GCP grants are project IAM members conditioned on one bucket (bucket IAM is refused under the bucket IP filter).
+      const m = find(rs, (x) => x.type === "gcp:projects/iAMMember:IAMMember", "bucket grant (project IAM member)");
       const hub: RecordedResource = { ...structuredClone(m), urn: `${m.urn}-hub`, name: `${m.name}-hub` };
       both(hub, (p) => Object.assign(p, { role: "roles/storage.objectAdmin", member: "serviceAccount:ops-01-thanos@acme-obs-ops.iam.gserviceaccount.com" }));
       rs.push(hub);

@@ -221,6 +221,16 @@ const CASES: Record<string, Case> = {
     config: GCP,
   },
   "gcs-versioning-or-soft-delete": { compliant: gcs(), violating: gcs({ inputs: { versioning: { enabled: false }, softDeletePolicy: { retentionDurationSeconds: 0 } } }), config: GCP },
+  "gcs-no-bucket-iam-under-ip-filter": {
+    compliant: gcs(),
+    violating: gcs({ inputs: { ipFilter: { mode: "Enabled", vpcNetworkSources: [{ network: "projects/p/global/networks/n", allowedIpCidrRanges: ["10.0.0.0/8"] }] } } }),
+    config: GCP,
+  },
+  "cmek-grants-retained": {
+    compliant: gcs({ extra: () => [rec("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "agent-grant", { cryptoKeyId: "k", role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member: "serviceAccount:service-123456789012@gs-project-accounts.iam.gserviceaccount.com" }, { provider: gcpEu, ...data })] }),
+    violating: gcs({ extra: () => [rec("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "agent-grant", { cryptoKeyId: "k", role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member: "serviceAccount:service-123456789012@gs-project-accounts.iam.gserviceaccount.com" }, { provider: gcpEu })] }),
+    config: GCP,
+  },
   "azure-storage-no-public-access": { compliant: azure(), violating: azure({ account: { allowBlobPublicAccess: true } }), config: AZ },
   "azure-storage-secure-transport": { compliant: azure(), violating: azure({ account: { enableHttpsTrafficOnly: false, minimumTlsVersion: "TLS1_0" } }), config: AZ },
   "azure-storage-network-deny": { compliant: azure(), violating: azure({ account: { networkRuleSet: { defaultAction: "Allow" } } }), config: AZ },

@@ -1,8 +1,8 @@
 /**
  * The GCS and Azure Storage items of the hardening checklist.
  */
-import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { arr, at, decoded, label, onceReporter, sideResources, str, T, UNKNOWN } from "../lib";
+import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { arr, at, decoded, dependenciesOf, label, onceReporter, sideResources, str, T, UNKNOWN } from "../lib";
 
 // ---- GCS --------------------------------------------------------------------------------
 
@@ -52,6 +52,89 @@ export const gcsVersioningOrSoftDelete: ResourceValidationPolicy = {
     const versioned = at(args.props, "versioning", "enabled") === true;
     const soft = at(args.props, "softDeletePolicy", "retentionDurationSeconds");
     if (!versioned && !(typeof soft === "number" && soft > 0) && soft !== UNKNOWN) report(`${label(args)} has neither versioning nor soft delete (CKV_GCP_78)`);
+  },
+};
+
+/** Resource types whose create and read call a bucket's getIamPolicy/setIamPolicy (or its ACL). */
+const GCS_BUCKET_IAM: readonly string[] = [T.gcsIamMember, T.gcsIamBinding, T.gcsIamPolicy, T.gcsAcl, T.gcsAccessControl, T.gcsDefaultObjectAcl, T.gcsDefaultObjectAccessControl];
+
+/**
+ * GCS "Bypass bucket IP filtering rules" (https://cloud.google.com/storage/docs/bypass-ip-filter#supported-operations):
+ * `storage.buckets.exemptFromIpFilter` exempts GET, PATCH and DELETE bucket only, so the IAM
+ * policy of a filtered bucket can be neither read nor written from outside its ranges
+ * (terraform-google-modules/terraform-google-cloud-storage#403): a bucket IAM resource fails to
+ * create after the bucket exists and fails every refresh. Grants belong on the project,
+ * conditioned on the bucket.
+ */
+export const gcsNoBucketIamUnderIpFilter: StackValidationPolicy = {
+  name: "gcs-no-bucket-iam-under-ip-filter",
+  description:
+    "No bucket-level IAM or ACL resource on a GCS bucket whose IP filter is enabled: get/setIamPolicy are not exempted by storage.buckets.exemptFromIpFilter " +
+    "(GCS 'Bypass bucket IP filtering rules'), so a deployment from outside the bucket's ranges could not create or refresh it; grant at project level with a resource.name condition (SECURITY-CHECKLIST GCS).",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const report = onceReporter(reportViolation);
+    for (const b of args.resources.filter((r) => r.type === T.gcsBucket && at(r.props, "ipFilter", "mode") === "Enabled")) {
+      const name = str(at(b.props, "name"));
+      for (const r of args.resources.filter((x) => GCS_BUCKET_IAM.includes(x.type))) {
+        const target = at(r.props, "bucket");
+        const onIt = (name !== undefined && target === name) || (target === UNKNOWN && dependenciesOf(r, "bucket").some((d) => d.urn === b.urn));
+        if (onIt) report(`${label(r)} sets IAM on ${label(b)}, whose IP filter refuses get/setIamPolicy from outside its ranges (not exempted by storage.buckets.exemptFromIpFilter)`, r.urn);
+      }
+    }
+  },
+};
+
+/** The GCS service agent of a project (`service-<number>@gs-project-accounts.iam.gserviceaccount.com`). */
+const GCS_AGENT = /^serviceAccount:service-[0-9]+@gs-project-accounts\.iam\.gserviceaccount\.com$/;
+
+/** Protected and retained (retainOnDelete is checked where the engine hands it: the offline plan). */
+function kept(r: PolicyResource): boolean {
+  const retain: unknown = (r.opts as unknown as Record<string, unknown>).retainOnDelete;
+  return r.opts.protect === true && retain !== false;
+}
+
+/**
+ * What retained data needs to stay readable is retained with it. GCS decrypts a CMEK object
+ * only while the project's service agent may use the key
+ * (https://cloud.google.com/storage/docs/encryption/customer-managed-keys); Azure Storage wraps
+ * its account key with the Key Vault key through the account's user-assigned identity, and loses
+ * access to the data when that identity or its key permissions go
+ * (https://learn.microsoft.com/azure/storage/common/customer-managed-keys-overview, "Revoke
+ * access"). So the GCS agent's key grant, and the Azure encryption identity with its role
+ * assignments on the key, are protected and retained like the buckets (the keys and vaults
+ * themselves are covered by data-stores-protected).
+ */
+export const cmekGrantsRetained: StackValidationPolicy = {
+  name: "cmek-grants-retained",
+  description:
+    "Customer-managed key grants outlive nothing they unlock: the GCS service agent's CryptoKeyIAMMember/Binding, the Azure storage account's encryption identity " +
+    "and that identity's role assignments are protect + retainOnDelete, like the retained data (SECURITY-CHECKLIST data safety; Trivy GCP-0066).",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const report = onceReporter(reportViolation);
+    const rs = args.resources;
+    for (const r of rs.filter((x) => x.type === T.gcpCryptoKeyIamMember || x.type === T.gcpCryptoKeyIamBinding)) {
+      const members = r.type === T.gcpCryptoKeyIamMember ? [at(r.props, "member")] : arr(at(r.props, "members"));
+      const agent = members.some((m) => typeof m === "string" && GCS_AGENT.test(m));
+      if (agent && !kept(r)) report(`${label(r)} grants a customer-managed key to the GCS service agent but is not protected and retained: deleting it makes the retained buckets unreadable`, r.urn);
+    }
+    for (const a of rs.filter((x) => x.type === T.azAccount && at(x.props, "encryption", "keySource") === "Microsoft.Keyvault")) {
+      const identityId = at(a.props, "encryption", "encryptionIdentity", "encryptionUserAssignedIdentity");
+      const identities = rs.filter(
+        (x) => x.type === T.azIdentity && ((typeof identityId === "string" && str(at(x.props, "id")) === identityId) || (identityId === UNKNOWN && dependenciesOf(a, "encryption").some((d) => d.urn === x.urn))),
+      );
+      if (identities.length === 0 && typeof identityId !== "string" && identityId !== UNKNOWN) report(`${label(a)} uses a customer-managed key without a user-assigned encryption identity`, a.urn);
+      for (const id of identities) {
+        if (!kept(id)) report(`${label(id)} is the encryption identity of ${label(a)} but is not protected and retained: deleting it cuts the account off its key`, id.urn);
+        const principal = at(id.props, "principalId");
+        for (const ra of rs.filter((x) => x.type === T.azRoleAssignment)) {
+          const p = at(ra.props, "principalId");
+          const its = (typeof principal === "string" && p === principal) || (p === UNKNOWN && dependenciesOf(ra, "principalId").some((d) => d.urn === id.urn));
+          if (its && !kept(ra)) report(`${label(ra)} gives the encryption identity of ${label(a)} its key permissions but is not protected and retained`, ra.urn);
+        }
+      }
+    }
   },
 };
 
@@ -144,6 +227,8 @@ export const gcpAzurePolicies: (ResourceValidationPolicy | StackValidationPolicy
   gcsPublicAccessPrevented,
   gcsNoPublicMembers,
   gcsVersioningOrSoftDelete,
+  gcsNoBucketIamUnderIpFilter,
+  cmekGrantsRetained,
   azureStorageNoPublicAccess,
   azureStorageSecureTransport,
   azureStorageNetworkDeny,

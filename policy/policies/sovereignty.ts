@@ -11,6 +11,7 @@ import {
   DATA_STORES,
   declaredStack,
   decoded,
+  dependenciesOf,
   entries,
   hasExplicitProvider,
   inZone,
@@ -275,7 +276,7 @@ export const writersAreLocal: StackValidationPolicy = {
   name: "writers-are-local",
   description:
     "Write permissions on the stack's buckets only for identities created in the stack (AWS role policies of the stack's roles, GCP BucketIAMMember writer roles " +
-    "for the stack's Workload Identity service accounts, Azure Storage Blob Data Contributor/Owner role assignments for the stack's user-assigned identities); " +
+    "and project-level grants conditioned on one bucket, for the stack's Workload Identity service accounts, Azure Storage Blob Data Contributor/Owner role assignments for the stack's user-assigned identities); " +
     "never for IAM users or key-holding service accounts (the hub reader), never to principal '*', and never on another stack's bucket, so the hub holds no write or delete on a spoke bucket " +
     "(SECURITY-CHECKLIST identities; CKV_AWS_70).",
   enforcementLevel: "mandatory",
@@ -321,6 +322,29 @@ export const writersAreLocal: StackValidationPolicy = {
         if (email === undefined || !gcp.emails.has(email)) report(`${label(r)} grants ${role} to ${String(m)}, which is not a service account of this stack`, r.urn);
         else if (gcp.keyed.has(email)) report(`${label(r)} grants ${role} to ${email}, whose keys leave the stack (the hub reader may only read)`, r.urn);
       }
+    }
+    // GCP project-level storage grants (conditioned on one bucket: bucket IAM is unusable under the
+    // bucket IP filter). Writer roles: the predefined ones, or a custom role of the stack that
+    // creates or deletes objects.
+    const gcsBuckets = new Set(rs.filter((x) => x.type === T.gcsBucket).map((r) => str(at(r.props, "name"))).filter((x): x is string => x !== undefined));
+    const customWriters = rs.filter(
+      (x) => x.type === T.gcpProjectIamCustomRole && arr(at(x.props, "permissions")).some((p) => p === "storage.objects.create" || p === "storage.objects.delete"),
+    );
+    for (const r of rs.filter((x) => x.type === T.gcpProjectIamMember)) {
+      const role = at(r.props, "role");
+      const custom = customWriters.some((c) => (typeof role === "string" && str(at(c.props, "name")) === role) || (role === UNKNOWN && dependenciesOf(r, "role").some((d) => d.urn === c.urn)));
+      if (!custom && (typeof role !== "string" || !GCS_WRITER_ROLES.has(role))) continue;
+      const m = at(r.props, "member");
+      const shown = typeof role === "string" ? role : "a custom object-writing role";
+      if (m !== UNKNOWN) {
+        const email = typeof m === "string" ? m.match(/^serviceAccount:(.+)$/)?.[1] : undefined;
+        if (email === undefined || !gcp.emails.has(email)) report(`${label(r)} grants ${shown} to ${String(m)}, which is not a service account of this stack`, r.urn);
+        else if (gcp.keyed.has(email)) report(`${label(r)} grants ${shown} to ${email}, whose keys leave the stack (the hub reader may only read)`, r.urn);
+      }
+      const expr = at(r.props, "condition", "expression");
+      if (expr === UNKNOWN) continue;
+      const bucket = typeof expr === "string" ? /resource\.name == "projects\/_\/buckets\/([^"]+)"/.exec(expr)?.[1] : undefined;
+      if (bucket === undefined || !gcsBuckets.has(bucket)) report(`${label(r)} grants ${shown} project-wide or on ${bucket ?? "no bucket"}, not on one bucket of this stack`, r.urn);
     }
     // Azure role assignments.
     const principals = new Set(rs.filter((x) => x.type === T.azIdentity).map((r) => str(at(r.props, "principalId"))).filter((x): x is string => x !== undefined));
