@@ -19,7 +19,8 @@ import {
 } from "@pulumi/pulumi/automation";
 import { EXIT, FleetError } from "./exit-codes";
 import { SPOKES_ENV } from "./orchestrator";
-import { type DriftResult, type RunOptions, type RunResult, type RunnerProgress, type StackRunner, StepError } from "./runner";
+import { securePaths } from "../components/config/stackfile";
+import { type DriftResult, type RunOptions, type RunResult, type RunnerProgress, type SecretConfig, type StackRunner, StepError } from "./runner";
 
 /** The command users run to install the Pulumi CLI. */
 export const PULUMI_INSTALL = "curl -fsSL https://get.pulumi.com | sh";
@@ -232,6 +233,15 @@ export class AutomationRunner implements StackRunner {
     const s = await this.open(stack, {}, true);
     if (s === undefined) throw new StepError("select stack", `stack ${stack} not found`);
     await this.step(`set secret ${key}`, () => s.setConfig(key, { value, secret: true }, true));
+  }
+
+  async secretConfig(stack: string): Promise<SecretConfig> {
+    const s = await this.open(stack, {}, false);
+    if (s === undefined) return { exists: false, set: [] };
+    // The workspace's stack settings (Pulumi.<stack>.yaml as Pulumi reads it): secure leaves
+    // are visible as `{ secure: ... }` without the passphrase, so nothing is decrypted here.
+    const settings = await this.step("stack settings", () => s.workspace.stackSettings(stack));
+    return { exists: true, set: securePaths(settings.config ?? {}) };
   }
 
   /** `pulumi state unprotect --all`, which the Automation API has no call for: edit the exported state. */

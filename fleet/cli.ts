@@ -10,7 +10,8 @@ import { type BackendSettings, AutomationRunner, detectPulumi, resolveBackend } 
 import { EXIT, EXIT_CODES_HELP, type ExitCode, FleetError } from "./exit-codes";
 import { executeOnboard, lineDiff, planOnboard } from "./onboard";
 import { type FleetOptions, CONTRACT_OUTPUT, SPOKES_ENV, driftFleet, loadFleet, planFleet, runFleet } from "./orchestrator";
-import { type Sink, createReporter, outputMode, renderDriftJson, renderDriftTable, renderPlan } from "./output";
+import { type Sink, createReporter, outputMode, pipeSafeSink, renderDriftJson, renderDriftTable, renderPlan } from "./output";
+import { type SecretPrompt, missingCount, parseFromFile, renderSecretStatus, secretStatus, setSecrets, terminalPrompt } from "./secrets";
 import type { StackOperation, StackRunner } from "./runner";
 
 /** What the CLI needs from its surroundings; tests pass fakes. */
@@ -20,6 +21,8 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
   /** Builds the runner after the backend is resolved; defaults to the Automation API. */
   createRunner?: (projectDir: string, settings: BackendSettings) => Promise<StackRunner>;
+  /** Asks for a secret without echo (`fleet secrets --prompt`); defaults to the terminal. */
+  prompt?: SecretPrompt;
 }
 
 interface CommonFlags {
@@ -201,6 +204,28 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
       for (const f of outcome.result?.outcomes.filter((o) => o.status === "failed") ?? []) err(`error: stack ${f.stack}, step ${f.step ?? "up"}: ${f.error ?? "failed"}`);
     });
 
+  common(program.command("secrets").description("list per stack which secrets are set and which are missing (exit 3 when any is missing); set them from files or a prompt that does not echo, never printing a value"))
+    .option("--from-file <key=path>", "set one secret of the selected stack from a file (kubeconfig=kubeconfigs/dev-01.yaml, alerting.receiver.url=url.txt), repeatable", collect, [])
+    .option("--prompt", "ask for every missing secret on the terminal, without echo (the kubeconfig as a file path)", false)
+    .action(async (flags: CommonFlags & { fromFile: string[]; prompt: boolean }) => {
+      const dir = resolve(flags.projectDir);
+      const fleet = loadFleet(dir, flags.stacks);
+      const fromFiles = flags.fromFile.map(parseFromFile);
+      const runner = await runnerFor({ ...flags, projectDir: dir });
+      let status = await secretStatus(dir, runner, fleet);
+      if (flags.dryRun) {
+        for (const f of fromFiles) out(`would set ${f.key} on ${status.map((s) => s.stack).join(", ")} from ${f.path}`);
+      } else if (fromFiles.length > 0 || flags.prompt) {
+        const prompt = flags.prompt ? (io.prompt ?? terminalPrompt(process.stdin, process.stderr)) : undefined;
+        const done = await setSecrets(runner, status, { fromFiles, prompt });
+        for (const d of done) (flags.json ? out(JSON.stringify({ type: "secret-set", ...d })) : out(`set ${d.key} on ${d.stack} (from ${d.source})`));
+        status = await secretStatus(dir, runner, fleet);
+      }
+      if (flags.json) for (const r of status) out(JSON.stringify({ type: "secrets", ...r }));
+      else out(renderSecretStatus(status));
+      exitCode = missingCount(status) > 0 ? EXIT.USAGE : EXIT.OK;
+    });
+
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (e) {
@@ -218,7 +243,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+  main(process.argv.slice(2), { stdout: pipeSafeSink(process.stdout), stderr: pipeSafeSink(process.stderr), env: process.env }).then(
     (code) => {
       process.exitCode = code;
     },

@@ -14,6 +14,38 @@ export interface Sink {
   isTTY?: boolean;
 }
 
+/**
+ * A process stream as a {@link Sink} that survives its reader going away: when stdout is a
+ * pipe whose reader has exited (`fleet up --dry-run | head -1`), Node reports EPIPE as an
+ * `error` event on the stream, which would otherwise crash the CLI with a stack trace
+ * (https://nodejs.org/api/process.html#a-note-on-process-io, and Node's `'error'` event rule:
+ * an unhandled `'error'` is thrown). Later writes are dropped, so the command finishes what
+ * it started and exits with its own exit code, without a word on stderr.
+ */
+export function pipeSafeSink(stream: NodeJS.WritableStream & { isTTY?: boolean }): Sink & { readonly closed: boolean } {
+  let closed = false;
+  const isEpipe = (e: unknown): boolean => e !== null && typeof e === "object" && (e as { code?: unknown }).code === "EPIPE";
+  stream.on("error", (e: unknown) => {
+    if (isEpipe(e)) closed = true;
+    else throw e;
+  });
+  return {
+    get closed() {
+      return closed;
+    },
+    isTTY: stream.isTTY === true,
+    write(text: string): void {
+      if (closed) return;
+      try {
+        stream.write(text);
+      } catch (e) {
+        if (isEpipe(e)) closed = true;
+        else throw e;
+      }
+    },
+  };
+}
+
 /** Output mode chosen from flags and environment. */
 export type OutputMode = "tty" | "plain" | "json";
 

@@ -72,6 +72,19 @@ export interface StackRunner {
    * config) so that it is encrypted by the stack's secrets provider, creating the stack if needed.
    */
   setSecret(stack: string, key: string, value: string): Promise<void>;
+  /**
+   * Which secret config values the stack has, by full path (`observability:alerting.receiver.url`),
+   * without decrypting any; `exists: false` when the stack has not been created in the backend.
+   */
+  secretConfig(stack: string): Promise<SecretConfig>;
+}
+
+/** The secret values a stack has set (never their values). */
+export interface SecretConfig {
+  /** The stack exists in the backend (`pulumi stack init` has run). */
+  exists: boolean;
+  /** Full paths of the secure values in the stack's config. */
+  set: string[];
 }
 
 /** Sum of the changes that are not `same`. */

@@ -85,7 +85,7 @@ describe("fleet --dry-run on the example fleet", () => {
     const before = snapshot();
     const x = io();
     assert.equal(await main(["onboard", "x-02", "--cloud", "azure", "--region", "eu-central-1", "--environment", "dev", "--dry-run"], x), EXIT.USAGE);
-    assert.match(x.err(), /not a azure region/);
+    assert.match(x.err(), /not an Azure region/);
     assert.deepEqual(snapshot(), before);
   });
 

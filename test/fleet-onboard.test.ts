@@ -11,6 +11,7 @@ import { EXIT, FleetError } from "../fleet/exit-codes";
 import { type OnboardRequest, addSpokeToHub, applySet, executeOnboard, planOnboard } from "../fleet/onboard";
 import { SPOKES_ENV } from "../fleet/orchestrator";
 import { FakeRunner } from "./fixtures/fleet/fake-runner";
+import { DEV02_VALUES } from "./fixtures/fleet/values";
 
 const PROJECT = join(__dirname, "..");
 
@@ -131,6 +132,25 @@ describe("fleet onboard", () => {
     const values = parse(VALUES) as Record<string, unknown>;
     writeFileSync(join(dir, "Pulumi.prod-02.yaml"), "config:\n  observability:role: spoke\n  observability:cloud: gcp\n  observability:region: europe-west3\n");
     assert.throws(() => planOnboard(dir, request({ values })), /exists and differs/);
+  });
+
+  it("infers the environment from the stack name and the zone from the region, and copies no other stack's tags", () => {
+    const plan = planOnboard(dir, { stack: "dev-02", cloud: "aws", region: "eu-central-1", values: parse(DEV02_VALUES) as Record<string, unknown>, kubeconfig: "apiVersion: v1\nkind: Config\n" });
+    const written = parse(plan.stackText) as { config: Record<string, unknown> };
+    assert.equal(written.config["observability:environment"], "dev", "dev-02 is a dev stack");
+    // eu-central-1 is Frankfurt (components/config/regions.ts): the zone is the region's country.
+    assert.equal(written.config["observability:sovereigntyZone"], "de");
+    assert.equal(written.config["observability:tags"], undefined, "no tags unless the team gives them");
+    assert.doesNotMatch(plan.stackText, /platform-dev|team-observability|cost-center/);
+    // Endpoints are the new stack's own names, never another stack's.
+    assert.doesNotMatch(plan.stackText, /dev-01/);
+    assert.deepEqual(written.config["observability:endpoints"], { thanos: "thanos.dev-02.obs.example.eu", loki: "loki.dev-02.obs.example.eu" });
+  });
+
+  it("asks for --environment when the stack name does not say it", () => {
+    assert.throws(() => planOnboard(dir, request({ stack: "frankfurt-02", environment: undefined })), (e: unknown) => e instanceof FleetError && e.exitCode === EXIT.USAGE && /--environment is needed.*dev-, test-, stag-, prod-, ops-/.test(e.message));
+    const plan = planOnboard(dir, request({ stack: "prod-02", environment: undefined }));
+    assert.match(plan.stackText, /observability:environment: prod/);
   });
 
   it("adds a hub entry once, creating the list when the hub has none", () => {

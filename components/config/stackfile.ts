@@ -56,6 +56,21 @@ function replaceSecure(stack: string, path: string, v: unknown, found: { secure:
   return v;
 }
 
+/**
+ * Full paths (`observability:alerting.receiver.url`) of the secure leaves in a stack's
+ * `config:` map, as Pulumi writes them with `pulumi config set --secret [--path]`.
+ */
+export function securePaths(config: Record<string, unknown>, namespace = "observability"): string[] {
+  const out: string[] = [];
+  const walk = (path: string, v: unknown): void => {
+    if (isSecureLeaf(v)) out.push(path);
+    else if (Array.isArray(v)) v.forEach((x, i) => walk(`${path}[${i}]`, x));
+    else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(`${path}.${k}`, x);
+  };
+  for (const [full, v] of Object.entries(config)) if (full.startsWith(`${namespace}:`)) walk(full, v);
+  return out.sort();
+}
+
 /** Path of a stack's file in a project directory. */
 export function stackFilePath(projectDir: string, stack: string): string {
   return join(projectDir, `Pulumi.${stack}.yaml`);
