@@ -23,6 +23,7 @@ import {
   hubAlertmanagerValues,
   isInClusterUrl,
   kubePrometheusStackValues,
+  kubeProxyScraped,
   LOKI_HTPASSWD_KEY,
   lokiPushUrl,
   lokiValues,
@@ -89,6 +90,7 @@ function kpsValues(c: SpokeConfig): HelmValues {
     thanos: { version: c.versions.thanos, objstore: { name: "thanos-objstore", key: "objstore.yaml" }, grpcTls: { secretName: "thanos-sidecar-grpc-tls", requireClientCert: true } },
     sidecarIdentity: identity(c, "thanos-sidecar"),
     alertmanagerConfigSecret: "alertmanager-spoke-config",
+    kubeProxy: kubeProxyScraped(c),
     hubAlertmanager: c.alerting.forwardToHub ? { url: "https://alertmanager.ops-01.obs.example.eu", serverName: "alertmanager.ops-01.obs.example.eu", clientTlsSecret: "alertmanager-hub-client-tls" } : undefined,
   });
 }
@@ -251,6 +253,7 @@ describe("kube-prometheus-stack 88.5.3 (spokes)", () => {
       thanos: { version: "v0.42.4", objstore: { name: "o", key: "k" }, grpcTls: { secretName: "t", requireClientCert: false } },
       sidecarIdentity: identity(c, "p"),
       alertmanagerConfigSecret: "am",
+      kubeProxy: false,
     });
     assert.deepEqual(at(v, "prometheus.prometheusSpec.additionalAlertManagerConfigs"), []);
     assert.deepEqual(at(v, "prometheus.prometheusSpec.secrets"), []);
@@ -258,7 +261,7 @@ describe("kube-prometheus-stack 88.5.3 (spokes)", () => {
   });
 
   it("hub variant: Alertmanager only, mTLS on the port the hub exposes", () => {
-    const v = hubAlertmanagerValues({ profile: "medium", configSecret: "alertmanager-hub-config", tlsSecret: "alertmanager-tls", tlsProxyImage: TLS_PROXY_IMAGE });
+    const v = hubAlertmanagerValues({ profile: "medium", configSecret: "alertmanager-hub-config", tlsSecret: "alertmanager-tls", tlsProxyImage: TLS_PROXY_IMAGE, tlsProxyUid: 65532 });
     assert.deepEqual(unknownKeyPaths(v, KPS_REF, LABEL_MAPS.kps), []);
     assert.equal(at(v, "prometheus.enabled"), false);
     const proxy = obj(arr(at(v, "alertmanager.alertmanagerSpec.containers"))[0]);

@@ -78,6 +78,30 @@ function heartbeatRoute(matchers: string[]): AmRoute {
   return { matchers, receiver: RECEIVERS.deadMansSwitch, group_by: ["..."], group_wait: "0s", group_interval: "1m", repeat_interval: "1m", continue: false };
 }
 
+/**
+ * kube-prometheus-stack's `InfoInhibitor` (default rules, severity `none`) fires while a
+ * namespace has `severity="info"` alerts and no warning or critical one. It is meant to be
+ * "routed to a null receiver and configured to inhibit alerts with severity="info""
+ * (kube-prometheus-stack 88.5.3 templates/prometheus/rules-1.14/general.rules.yaml, the rule's
+ * description; runbook https://runbooks.prometheus-operator.dev/runbooks/general/infoinhibitor/),
+ * which is also what the chart's default Alertmanager config does (values.yaml
+ * `alertmanager.config`). Routed to a real receiver it would notify on every info alert.
+ */
+export const INFO_INHIBITOR = "InfoInhibitor";
+
+/** The first route of every tree: InfoInhibitor goes nowhere. */
+const INFO_INHIBITOR_ROUTE: AmRoute = { matchers: [`alertname="${INFO_INHIBITOR}"`], receiver: RECEIVERS.discard, continue: false };
+
+/**
+ * While InfoInhibitor fires, info alerts of the same namespace stay quiet; `cluster` is part of
+ * the equality so one spoke's InfoInhibitor never silences another spoke's info alerts at the hub.
+ */
+const INFO_INHIBITOR_INHIBITS_INFO: AmInhibitRule = {
+  source_matchers: [`alertname="${INFO_INHIBITOR}"`],
+  target_matchers: ['severity="info"'],
+  equal: ["cluster", "namespace"],
+};
+
 /** Critical silences warning of the same alert on the same object. */
 const CRITICAL_INHIBITS_WARNING: AmInhibitRule = {
   source_matchers: ['severity="critical"'],
@@ -94,8 +118,8 @@ export interface SpokeAlertmanagerParams {
 }
 
 /**
- * The spoke Alertmanager: the Watchdog goes only to the dead-man's switch, everything else to
- * the spoke's receiver. (Forwarding to the hub is {@link prometheusAdditionalAlertmanager}.)
+ * The spoke Alertmanager: the Watchdog goes only to the dead-man's switch, InfoInhibitor
+ * nowhere (it only inhibits), everything else to the spoke's receiver. (Forwarding to the hub is {@link prometheusAdditionalAlertmanager}.)
  */
 export function spokeAlertmanagerConfig(p: SpokeAlertmanagerParams): AlertmanagerConfig {
   return {
@@ -106,14 +130,15 @@ export function spokeAlertmanagerConfig(p: SpokeAlertmanagerParams): Alertmanage
       group_wait: "30s",
       group_interval: "5m",
       repeat_interval: "4h",
-      routes: [heartbeatRoute(['alertname="Watchdog"'])],
+      routes: [INFO_INHIBITOR_ROUTE, heartbeatRoute(['alertname="Watchdog"'])],
     },
     receivers: [
       webhook(RECEIVERS.spoke, webhookUrl("receiverUrl", p.receiverUrl), true),
       // A heartbeat never resolves while healthy; a resolve message would only confuse the switch.
       webhook(RECEIVERS.deadMansSwitch, webhookUrl("deadMansSwitchUrl", p.deadMansSwitchUrl), false),
+      { name: RECEIVERS.discard },
     ],
-    inhibit_rules: [CRITICAL_INHIBITS_WARNING],
+    inhibit_rules: [INFO_INHIBITOR_INHIBITS_INFO, CRITICAL_INHIBITS_WARNING],
   };
 }
 
@@ -145,6 +170,8 @@ export function hubAlertmanagerConfig(p: HubAlertmanagerParams): AlertmanagerCon
       group_interval: "5m",
       repeat_interval: "4h",
       routes: [
+        // Spokes forward their InfoInhibitor with every other alert.
+        INFO_INHIBITOR_ROUTE,
         { matchers: ['alertname="Watchdog"', 'watchdog="spoke"'], receiver: RECEIVERS.discard, continue: false },
         heartbeatRoute(['alertname="Watchdog"']),
         { matchers: ['environment="prod"'], receiver: RECEIVERS.prod, repeat_interval: "1h", continue: false },
@@ -161,6 +188,7 @@ export function hubAlertmanagerConfig(p: HubAlertmanagerParams): AlertmanagerCon
       // forwarded alerts: one page for the cause, not one per symptom.
       { source_matchers: ['alertname="SpokeUnreachable"'], target_matchers: ['alertname="SpokeWatchdogMissing"'], equal: ["cluster"] },
       { source_matchers: ['alertname="SpokeUnreachable"'], target_matchers: ['severity=~"warning|info"'], equal: ["cluster"] },
+      INFO_INHIBITOR_INHIBITS_INFO,
       CRITICAL_INHIBITS_WARNING,
     ],
   };

@@ -311,6 +311,13 @@ const spokeSchema = z.strictObject({
   /** The hub's read-only credential is replaced every `rotationDays`, the previous one staying valid one more period. */
   hubReader: z.strictObject({ rotationDays: z.int().min(1).max(365).default(30) }).default({ rotationDays: 30 }),
   alerting: alertingSpoke,
+  /**
+   * Whether the cluster runs a kube-proxy whose metrics Prometheus can reach. Off: no kube-proxy
+   * ServiceMonitor and no KubeProxyDown rule (kube-prometheus-stack `kubeProxy.enabled`). The
+   * default depends on the cloud (components/workloads/values/kube-prometheus-stack.ts
+   * KUBE_PROXY_SCRAPEABLE_BY_DEFAULT).
+   */
+  kubeProxy: z.boolean().optional(),
 });
 
 const hubSchema = z.strictObject({

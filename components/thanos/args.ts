@@ -5,6 +5,7 @@
  */
 import { stringify } from "yaml";
 import type { Retention } from "../config";
+import { endpointConfigProblems } from "./endpoints";
 
 /** Where config files and certificates are mounted in Thanos pods. */
 export const PATHS = {
@@ -158,10 +159,25 @@ export interface RuleParams {
   evalInterval: string;
   /** Labels identifying this ruler's series, incl. the replica label. */
   labels: Record<string, string>;
+  /**
+   * The label whose value differs between the ruler replicas (one of `labels`). It is dropped
+   * from every alert before it is sent, so the Alertmanager sees one alert, not one per replica.
+   */
+  replicaLabel: string;
 }
 
-/** Thanos Ruler evaluating global rules through the query frontend, uploading to the hub's bucket. */
+/**
+ * Thanos Ruler evaluating global rules through the query frontend, uploading to the hub's bucket.
+ *
+ * HA rulers: each replica carries its own replica label (needed so the blocks of the two replicas
+ * do not clash) and drops it with `--alert.label-drop` before alerting, so the two copies of an
+ * alert are identical and the Alertmanager deduplicates them (Thanos docs, "Ruler HA":
+ * https://thanos.io/tip/components/rule.md/#ruler-ha, docs/components/rule.md at v0.42.4:
+ * "Labels that need to be dropped just before sending to alermanager in order for alertmanager
+ * to deduplicate alerts e.g `--alert.label-drop="replica"`").
+ */
 export function ruleArgs(p: RuleParams): string[] {
+  if (!(p.replicaLabel in p.labels)) throw new Error(`ruler replica label '${p.replicaLabel}' is not among the ruler's labels (${Object.keys(p.labels).join(", ")})`);
   return [
     "rule",
     ...common,
@@ -174,6 +190,7 @@ export function ruleArgs(p: RuleParams): string[] {
     `--objstore.config-file=${PATHS.objstore}`,
     "--tsdb.retention=2d",
     ...Object.entries(p.labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `--label=${k}="${v}"`),
+    `--alert.label-drop=${p.replicaLabel}`,
   ];
 }
 
@@ -187,31 +204,61 @@ export interface EndpointTls {
   serverName: string;
 }
 
-/** One endpoint of the global query. */
+/** One endpoint of a Thanos Query. */
 export interface EndpointEntry {
+  /** `host:port`, or a DNS service-discovery address (`dns+`, `dnssrv+`, `dnssrvnoa+`, ...). */
   address: string;
-  /** Omitted: plaintext (hub-local store gateways, reached only inside the hub cluster). */
+  /**
+   * Per-endpoint mTLS; only for static addresses (Thanos ignores it on DNS-discovered ones, see
+   * {@link renderEndpointConfig}). Omitted: the default client config (plaintext when there is none).
+   */
   tls?: EndpointTls;
-  /** Keep the endpoint even when its health check fails (static infrastructure). */
+  /** Keep the endpoint even when its health check fails (static infrastructure only). */
   strict?: boolean;
 }
 
-/** The `--endpoint.sd-config-file` document: per-endpoint mTLS, each spoke pinned to its own CA and name. */
-export function renderEndpointConfig(entries: readonly EndpointEntry[]): string {
+/** A `client_config` / `default_client_config` block of the endpoint config. */
+function clientConfig(t: EndpointTls): Record<string, unknown> {
+  return {
+    tls_config: { enabled: true, cert_file: `${t.clientCertDir}/tls.crt`, key_file: `${t.clientCertDir}/tls.key`, ca_file: t.caFile, min_version: "1.3" },
+    server_name: t.serverName,
+  };
+}
+
+/** Options of {@link renderEndpointConfig}. */
+export interface EndpointConfigOptions {
+  /**
+   * `default_client_config`: the TLS every endpoint without its own `client_config` is dialled
+   * with, and the only TLS a DNS-discovered endpoint is ever dialled with.
+   */
+  defaultTls?: EndpointTls;
+}
+
+/**
+ * The `--endpoint.sd-config-file` document.
+ *
+ * Static addresses may carry their own mTLS (the hub pins each spoke to its CA and name).
+ * DNS-discovered addresses cannot: Thanos v0.42.4 dials every address its DNS provider resolves
+ * with the global option built from `default_client_config` (cmd/thanos/endpointset.go at
+ * v0.42.4: per-endpoint dial options only for `!dns.IsDynamicNode(addr)`, the resolved addresses
+ * get `globalTLSOpt`; docs/components/query.md: "There is no support for per-endpoint TLS
+ * overrides for endpoints supplied by DNS service discovery"). So their TLS goes into
+ * `defaultTls`, and a dynamic entry with `tls` is refused here rather than silently dialled in
+ * plaintext. Thanos also refuses a strict dynamic entry at load (`validateEndpointConfig`).
+ */
+export function renderEndpointConfig(entries: readonly EndpointEntry[], opts: EndpointConfigOptions = {}): string {
   const endpoints = [...entries]
     .sort((a, b) => a.address.localeCompare(b.address))
     .map((e) => ({
       address: e.address,
       strict: e.strict ?? false,
       group: false,
-      ...(e.tls !== undefined
-        ? {
-            client_config: {
-              tls_config: { enabled: true, cert_file: `${e.tls.clientCertDir}/tls.crt`, key_file: `${e.tls.clientCertDir}/tls.key`, ca_file: e.tls.caFile, min_version: "1.3" },
-              server_name: e.tls.serverName,
-            },
-          }
-        : {}),
+      ...(e.tls !== undefined ? { client_config: clientConfig(e.tls) } : {}),
     }));
-  return stringify({ endpoints });
+  const doc = { ...(opts.defaultTls !== undefined ? { default_client_config: clientConfig(opts.defaultTls) } : {}), endpoints };
+  const problems = endpointConfigProblems(doc);
+  if (problems.length > 0) throw new Error(`endpoint config rejected:\n  ${problems.join("\n  ")}`);
+  return stringify(doc);
 }
+
+export { endpointConfigProblems, isDynamicAddress } from "./endpoints";

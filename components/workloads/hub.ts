@@ -21,8 +21,18 @@ import { chartRelease } from "./release";
 import { ThanosWorkload, type ThanosVolume } from "./thanos";
 import { ALERTMANAGER_CONFIG_KEY, grafanaValues, hubAlertmanagerValues } from "./values";
 
-/** The mTLS terminating proxy in front of the hub Alertmanager (pinned). */
-export const TLS_PROXY_IMAGE = "ghostunnel/ghostunnel:v1.11.3";
+/**
+ * The mTLS terminating proxy in front of the hub Alertmanager, pinned to the ghostunnel release
+ * v1.11.1 (the newest tag of github.com/ghostunnel/ghostunnel; there is no v1.11.3). Release tags
+ * are pushed to Docker Hub as `v1.x.x` (Alpine) and `v1.x.x-distroless`/`-debian`
+ * (ghostunnel README "Docker Images" and magefile.go `buildDocker`/`getDockerTags` at v1.11.1).
+ * The distroless variant runs as the distroless `nonroot` user (Dockerfile-distroless at v1.11.1:
+ * `FROM gcr.io/distroless/base-nossl:nonroot`); the Alpine one runs as root, which the pod's
+ * `runAsNonRoot` would refuse.
+ */
+export const TLS_PROXY = { release: "v1.11.1", image: "ghostunnel/ghostunnel:v1.11.1-distroless", uid: 65532 } as const;
+/** The proxy's image reference (see {@link TLS_PROXY}). */
+export const TLS_PROXY_IMAGE = TLS_PROXY.image;
 
 /** Names of the hub's Thanos services. */
 export const HUB_THANOS = {
@@ -180,6 +190,8 @@ export class HubWorkloads extends pulumi.ComponentResource {
       alertmanagerUrl: `http://${svc(`${RELEASES.prometheus}-alertmanager`, ns)}:9093`,
       evalInterval: "1m",
       labels: { [RULER_REPLICA_LABEL]: "$(POD_NAME)", source: `${config.stack}-ruler` },
+      // Dropped before alerting: both replicas then send the same alert, which the Alertmanager deduplicates.
+      replicaLabel: RULER_REPLICA_LABEL,
     });
     new ThanosWorkload(`${name}-${HUB_THANOS.rule}`, {
       params: {
@@ -193,6 +205,8 @@ export class HubWorkloads extends pulumi.ComponentResource {
           { name: "data", mountPath: PATHS.data, kind: "memory", sizeLimit: memory },
         ],
         grpc: true,
+        // The global query finds both replicas through `dnssrv+` (hubEndpoints).
+        headless: true,
         // The ruler reads rule files at start: a new spoke's rules roll it (the query is not restarted).
         configHash: hash(`${rArgs.join(" ")}\n${rules}`),
       },
@@ -214,7 +228,7 @@ export class HubWorkloads extends pulumi.ComponentResource {
       chart: "kube-prometheus-stack",
       version: config.versions.kubePrometheusStack,
       namespace: ns,
-      values: hubAlertmanagerValues({ profile: config.profile, configSecret: HUB_SECRETS.alertmanagerConfig, tlsSecret: HUB_SECRETS.alertmanagerTls, tlsProxyImage: TLS_PROXY_IMAGE }),
+      values: hubAlertmanagerValues({ profile: config.profile, configSecret: HUB_SECRETS.alertmanagerConfig, tlsSecret: HUB_SECRETS.alertmanagerTls, tlsProxyImage: TLS_PROXY.image, tlsProxyUid: TLS_PROXY.uid }),
       timeout: 900,
     }, { ...child, dependsOn: [amConfig] });
 

@@ -6,16 +6,16 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { prometheusRule, spokeAlertmanagerConfig, spokeRuleGroups, toYaml } from "../alerting";
+import { deadRuleSelectors, prometheusRule, spokeAlertmanagerConfig, spokeRuleGroups, spokeScrapes, toYaml } from "../alerting";
 import type { BucketUser } from "../clouds/types";
 import type { SpokeConfig } from "../config";
 import { RELEASES, SERVICE_ACCOUNTS, THANOS_QUERY } from "../endpoints";
 import { externalLabels, k8sLabels } from "../labels";
-import { compactArgs, PATHS, queryArgs, renderEndpointConfig, storeArgs } from "../thanos/args";
+import { compactArgs, PATHS, queryArgs, renderEndpointConfig, storeArgs, type EndpointEntry, type EndpointTls } from "../thanos/args";
 import { containerResources, totalRequests, type SpokeFootprint } from "./resources";
 import { chartRelease } from "./release";
 import { ThanosWorkload, type ThanosVolume } from "./thanos";
-import { alloyValues, ALERTMANAGER_CONFIG_KEY, kubePrometheusStackValues, LOKI_HTPASSWD_KEY, lokiPushUrl, lokiStorageSchema, lokiValues } from "./values";
+import { alloyValues, ALERTMANAGER_CONFIG_KEY, kubePrometheusStackValues, kubeProxyScraped, PROMETHEUS_MONITOR_LABELS, LOKI_HTPASSWD_KEY, lokiPushUrl, lokiStorageSchema, lokiValues } from "./values";
 
 
 /** Secret names the workloads mount. */
@@ -36,6 +36,29 @@ export const SPOKE_SECRETS = {
 /** In-cluster names the internal server certificate carries. */
 export function internalThanosNames(namespace: string): { sidecars: string; store: string } {
   return { sidecars: `${RELEASES.prometheus}-thanos-discovery.${namespace}.svc`, store: `thanos-store.${namespace}.svc` };
+}
+
+/**
+ * The local query's endpoints: the sidecars and (with `spoke-query`) the store gateway, found
+ * through the SRV records of their headless Services (every ready pod, not one ClusterIP).
+ */
+export function spokeQueryEndpoints(namespace: string, withStore: boolean): EndpointEntry[] {
+  const names = internalThanosNames(namespace);
+  return [
+    { address: `dnssrv+_grpc._tcp.${names.sidecars}.cluster.local` },
+    ...(withStore ? [{ address: `dnssrv+_grpc._tcp.${names.store}.cluster.local` }] : []),
+  ];
+}
+
+/**
+ * The mTLS the local query dials the sidecars and the store gateway with. It is the endpoint
+ * config's `default_client_config`, because Thanos dials DNS-discovered addresses with that
+ * only (see renderEndpointConfig). One config means one `server_name` for both: the sidecars'
+ * name, which the shared internal server certificate carries next to the store's (stacks/spoke.ts
+ * issues it with both names; test/thanos-endpoints.test.ts handshakes with the planned files).
+ */
+export function spokeInternalTls(namespace: string): EndpointTls {
+  return { clientCertDir: PATHS.clientTls, caFile: `${PATHS.clientTls}/ca.crt`, serverName: internalThanosNames(namespace).sidecars };
 }
 
 /** Identity bindings per workload, as the cloud module resolved them. */
@@ -99,6 +122,7 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
         thanos: { version: config.versions.thanos, objstore: { name: SPOKE_SECRETS.objstore, key: "objstore.yaml" }, grpcTls: { secretName: SPOKE_SECRETS.internalServerTls, requireClientCert: true } },
         sidecarIdentity: { serviceAccountName: SERVICE_ACCOUNTS.sidecar, ...id },
         alertmanagerConfigSecret: SPOKE_SECRETS.alertmanagerConfig,
+        kubeProxy: kubeProxyScraped(config),
         hubAlertmanager: args.hubAlertmanager !== undefined && config.alerting.forwardToHub ? { ...args.hubAlertmanager, clientTlsSecret: SPOKE_SECRETS.hubAlertmanagerClientTls } : undefined,
       }),
     );
@@ -115,7 +139,7 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
         gateway: { htpasswdSecret: SPOKE_SECRETS.lokiHtpasswd, tlsSecret: SPOKE_SECRETS.lokiGatewayTls },
       }),
     );
-    const loki = chartRelease(`${name}-loki`, { release: RELEASES.loki, chart: "loki", version: config.versions.loki, namespace: ns, values: lokiVals, timeout: 900 }, { ...child, dependsOn: [htpasswd] });
+    const loki = chartRelease(`${name}-loki`, { release: RELEASES.loki, chart: "loki", version: config.versions.loki, namespace: ns, values: lokiVals, timeout: 900 }, { ...child, dependsOn: [htpasswd, kps] });
 
     chartRelease(`${name}-alloy`, {
       release: RELEASES.alloy,
@@ -123,10 +147,13 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
       version: config.versions.alloy,
       namespace: ns,
       values: alloyValues({ profile: config.profile, labels: externalLabels(config), lokiPushUrl: lokiPushUrl(ns, config.loki.mode) }),
-    }, { ...child, dependsOn: [loki] });
+    }, { ...child, dependsOn: [loki, kps] });
 
     const objstoreVolume: ThanosVolume = { name: "objstore", mountPath: "/etc/thanos/objstore", kind: "secret", secretName: SPOKE_SECRETS.objstore };
     const common = { namespace: ns, image, labels: k8sLabels(config, "thanos"), serviceAccountName: "" };
+    // Scraped by the spoke's Prometheus, so the pipeline-alive rules on these components can fire;
+    // the ServiceMonitors wait for the release that installs the Prometheus Operator CRDs.
+    const monitoring = { labels: { ...PROMETHEUS_MONITOR_LABELS }, dependsOn: [kps] };
     const compactorDisk = { small: "20Gi", medium: "50Gi", large: "150Gi" }[config.profile];
     const compactorArgs = compactArgs({ retention: config.retention, deleteDelay: "48h", concurrency: config.profile === "large" ? 2 : 1 });
     new ThanosWorkload(`${name}-thanos-compact`, {
@@ -146,9 +173,9 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
       },
       serviceAccountAnnotations: identity("compactor").apply((i) => i.annotations),
       podLabels: identity("compactor").apply((i) => i.podLabels),
+      monitoring,
     }, { ...child, dependsOn: [objstore] });
 
-    const names = internalThanosNames(ns);
     const storeReplicas = config.profile === "large" ? 2 : 1;
     if (spokeQuery) {
       const args2 = storeArgs({ indexCacheSize: { small: "256MB", medium: "512MB", large: "2GB" }[config.profile], grpcTls: true });
@@ -169,18 +196,17 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
             { name: "data", mountPath: PATHS.data, kind: "memory", sizeLimit: { small: "1Gi", medium: "2Gi", large: "4Gi" }[config.profile] },
           ],
           grpc: true,
+          // The local query finds every replica through `dnssrv+` (spokeQueryEndpoints).
+          headless: true,
           configHash: hash(args2.join(" ")),
         },
         serviceAccountAnnotations: identity("store").apply((i) => i.annotations),
         podLabels: identity("store").apply((i) => i.podLabels),
+        monitoring,
       }, { ...child, dependsOn: [objstore] });
     }
 
-    const internal = { clientCertDir: PATHS.clientTls, caFile: `${PATHS.clientTls}/ca.crt` };
-    const endpoints = renderEndpointConfig([
-      { address: `dnssrv+_grpc._tcp.${names.sidecars}.cluster.local`, tls: { ...internal, serverName: names.sidecars } },
-      ...(spokeQuery ? [{ address: `dnssrv+_grpc._tcp.${names.store}.cluster.local`, tls: { ...internal, serverName: names.store } }] : []),
-    ]);
+    const endpoints = renderEndpointConfig(spokeQueryEndpoints(ns, spokeQuery), { defaultTls: spokeInternalTls(ns) });
     const qArgs = queryArgs({ grpcTls: true, endpoints: { file: PATHS.endpoints }, queryTimeout: "2m", storeResponseTimeout: "30s", partialResponse: true });
     new ThanosWorkload(`${name}-thanos-query`, {
       params: {
@@ -204,10 +230,15 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
       serviceAccountAnnotations: {},
       reloadableFiles: { "endpoints.yaml": endpoints },
       reloadableConfigMapName: "thanos-query-endpoints",
+      monitoring,
     }, child);
 
+    // A rule over series nothing scrapes can never fire: refuse it before it is deployed.
+    const ruleGroups = spokeRuleGroups({ stack: config.stack });
+    const dead = deadRuleSelectors(ruleGroups, spokeScrapes({ namespace: ns, lokiMode: config.loki.mode, spokeQuery, kubeProxy: kubeProxyScraped(config) }));
+    if (dead.length > 0) throw new Error(`stack ${config.stack}: rules that can never fire:\n  ${dead.join("\n  ")}`);
     new k8s.apiextensions.CustomResource(`${name}-pipeline-alive-rules`, {
-      ...prometheusRule({ name: "pipeline-alive", namespace: ns, labels: k8sLabels(config, "rules"), groups: spokeRuleGroups({ stack: config.stack }) }),
+      ...prometheusRule({ name: "pipeline-alive", namespace: ns, labels: { ...k8sLabels(config, "rules"), ...PROMETHEUS_MONITOR_LABELS }, groups: ruleGroups }),
     }, { ...child, dependsOn: [kps] });
 
     this.footprint = totalRequests({

@@ -38,6 +38,14 @@ export interface ThanosWorkloadParams {
   grpc: boolean;
   /** Hash of the mounted config, so a change rolls the pods (except reloadable files). */
   configHash?: string;
+  /**
+   * A headless Service (`clusterIP: None`), for components a Thanos Query discovers with
+   * `dnssrv+`/`dns+`: only a headless Service has one DNS record per ready pod; a ClusterIP
+   * Service resolves to its single virtual IP, so the query would see one endpoint behind a
+   * load balancer instead of every replica (Kubernetes DNS specification,
+   * https://github.com/kubernetes/dns/blob/master/docs/specification.md, 2.4.1 vs 2.4.2).
+   */
+  headless?: boolean;
 }
 
 /** The pod template of a Thanos component. */
@@ -112,8 +120,42 @@ export function renderService(p: ThanosWorkloadParams): { apiVersion: "v1"; kind
     metadata: { name: p.name, namespace: p.namespace, labels: { ...p.labels, ...p.selector } },
     spec: {
       type: "ClusterIP",
+      ...(p.headless === true ? { clusterIP: "None" } : {}),
       selector: p.selector,
       ports: [{ name: "http", port: HTTP_PORT, targetPort: "http" }, ...(p.grpc ? [{ name: "grpc", port: GRPC_PORT, targetPort: "grpc" }] : [])],
+    },
+  };
+}
+
+/** The `monitoring.coreos.com/v1` ServiceMonitor of a Thanos component. */
+export interface ServiceMonitorManifest {
+  apiVersion: "monitoring.coreos.com/v1";
+  kind: "ServiceMonitor";
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  spec: {
+    selector: { matchLabels: Record<string, string> };
+    namespaceSelector: { matchNames: string[] };
+    endpoints: { port: string; path: string; interval: string }[];
+  };
+}
+
+/**
+ * Scrapes the component's `http` port (`/metrics`, where every Thanos component serves its
+ * metrics). No `jobLabel`: the Prometheus Operator then sets `job` to the Service's name
+ * (prometheus-operator v0.93.1 ServiceMonitor CRD, `spec.jobLabel`: "If the value of this field is
+ * empty or if the label doesn't exist for the given Service, the job label of the metrics
+ * defaults to the name of the associated Kubernetes `Service`"), which the alert rules' job
+ * selectors match (components/alerting/scrapes.ts).
+ */
+export function renderServiceMonitor(p: ThanosWorkloadParams, labels: Record<string, string>): ServiceMonitorManifest {
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "ServiceMonitor",
+    metadata: { name: p.name, namespace: p.namespace, labels: { ...p.labels, ...p.selector, ...labels } },
+    spec: {
+      selector: { matchLabels: { ...p.selector } },
+      namespaceSelector: { matchNames: [p.namespace] },
+      endpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
     },
   };
 }
@@ -142,6 +184,12 @@ export interface ThanosWorkloadArgs {
   /** Files of a ConfigMap the component reloads without restarting (endpoint config). */
   reloadableFiles?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   reloadableConfigMapName?: string;
+  /**
+   * Scrape the component: a ServiceMonitor with these labels (the ones the Prometheus's
+   * `serviceMonitorSelector` matches), created after `dependsOn` (the release installing the
+   * Prometheus Operator CRDs: without them the API server rejects the resource).
+   */
+  monitoring?: { labels: Record<string, string>; dependsOn: pulumi.Input<pulumi.Resource>[] };
 }
 
 /** One Thanos component in a cluster. */
@@ -181,6 +229,10 @@ export class ThanosWorkload extends pulumi.ComponentResource {
     const service = new k8s.core.v1.Service(`${name}-svc`, { metadata: svc.metadata, spec: svc.spec }, { parent: this });
     const pdb = renderPdb(p);
     new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata: pdb.metadata, spec: pdb.spec }, { parent: this });
+    if (args.monitoring !== undefined) {
+      const sm = renderServiceMonitor(p, args.monitoring.labels);
+      new k8s.apiextensions.CustomResource(`${name}-servicemonitor`, { ...sm }, { parent: this, dependsOn: [service, ...args.monitoring.dependsOn] });
+    }
     this.serviceName = service.metadata.name;
     this.registerOutputs({ serviceName: this.serviceName });
   }

@@ -3,7 +3,8 @@
  * LoadBalancer exposure.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { arr, at, label, onceReporter, T, UNKNOWN } from "../lib";
+import { endpointConfigProblems } from "../../components/thanos/endpoints";
+import { arr, at, isObj, label, onceReporter, T, UNKNOWN } from "../lib";
 
 /** Data stores whose loss loses telemetry or the keys to it (SECURITY-CHECKLIST data safety). */
 const PROTECTED: readonly string[] = [T.s3Bucket, T.s3BucketV2, T.kmsKey, T.gcsBucket, T.gcpKeyRing, T.gcpCryptoKey, T.azAccount, T.azContainer, T.azVault, T.azKey];
@@ -105,5 +106,35 @@ export const loadBalancerSourceRanges: ResourceValidationPolicy = {
   },
 };
 
+/** The file name under which a Thanos Query's endpoint config is mounted (components/thanos/args.ts PATHS.endpoints). */
+const ENDPOINTS_FILE = "endpoints.yaml";
+
+/**
+ * DNS-discovered Thanos endpoints carry no per-endpoint TLS: Thanos v0.42.4 dials every address
+ * it resolves through DNS with `default_client_config` only (cmd/thanos/endpointset.go at v0.42.4;
+ * docs/components/query.md: "There is no support for per-endpoint TLS overrides for endpoints
+ * supplied by DNS service discovery"), so such a `client_config` is a plaintext dial in disguise.
+ */
+export const dnsEndpointsWithoutPerEndpointTls: ResourceValidationPolicy = {
+  name: "thanos-dns-endpoints-no-per-endpoint-tls",
+  description:
+    "DNS-discovered endpoints without per-endpoint TLS: an endpoint config (ConfigMap key endpoints.yaml) gives no dns+/dnssrv+/dnssrvnoa+ entry its own client_config (Thanos dials those with default_client_config only) and marks none strict (Thanos refuses it).",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== T.k8sConfigMap) return;
+    const data = at(args.props, "data");
+    if (!isObj(data)) return;
+    const file = data[ENDPOINTS_FILE];
+    if (typeof file !== "string") return;
+    let problems: string[];
+    try {
+      problems = endpointConfigProblems(file);
+    } catch (e) {
+      problems = [`${ENDPOINTS_FILE} is not valid YAML: ${(e as Error).message}`];
+    }
+    for (const p of problems) report(`${label(args)}: ${p}`);
+  },
+};
+
 /** Every cross-cloud hardening policy. */
-export const platformPolicies: (ResourceValidationPolicy | StackValidationPolicy)[] = [dataStoresProtected, mtlsEcdsaP256, mtlsCertificateUsages, loadBalancerSourceRanges];
+export const platformPolicies: (ResourceValidationPolicy | StackValidationPolicy)[] = [dataStoresProtected, mtlsEcdsaP256, mtlsCertificateUsages, loadBalancerSourceRanges, dnsEndpointsWithoutPerEndpointTls];

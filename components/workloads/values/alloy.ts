@@ -5,6 +5,7 @@
  */
 import type { Profile } from "../../config";
 import { containerResources } from "../resources";
+import { PROMETHEUS_MONITOR_LABELS } from "./kube-prometheus-stack";
 import type { HelmValues, IdentityLabels } from "./types";
 
 /** Labels every log stream carries: from discovery, and static identity labels. */
@@ -161,5 +162,11 @@ export function alloyValues(p: AlloyParams): HelmValues {
       resources: { requests: { ...alloy.requests }, limits: { ...alloy.limits } },
     },
     configReloader: { resources: { requests: { ...reloader.requests }, limits: { ...reloader.limits } } },
+    // The chart's ServiceMonitor is off by default (alloy 1.11.1 values.yaml `serviceMonitor.enabled:
+    // false`; templates/servicemonitor.yaml renders it only with `service.enabled`, the default).
+    // Without it nothing scrapes Alloy and AlloyLokiWriteDroppingEntries can never fire. Its `job`
+    // is the Service name, the chart's fullname (`alloy`).
+    service: { enabled: true },
+    serviceMonitor: { enabled: true, additionalLabels: { ...PROMETHEUS_MONITOR_LABELS } },
   };
 }

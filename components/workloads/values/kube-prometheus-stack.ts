@@ -25,6 +25,39 @@ export const PROMETHEUS_SECRETS_DIR = "/etc/prometheus/secrets";
  */
 export const KPS_SUBCHART_PATHS = ["kube-state-metrics", "prometheus-node-exporter"] as const;
 
+/**
+ * Labels on every ServiceMonitor/PodMonitor/PrometheusRule this project creates for the spoke's
+ * Prometheus. The spoke's values set `*SelectorNilUsesHelmValues: false` (select everything);
+ * the label also matches the chart's default selector (`release: <release name>`,
+ * templates/prometheus/prometheus.yaml of kube-prometheus-stack 88.5.3), so a monitor stays
+ * selected should the selectors be narrowed to the chart default.
+ */
+export const PROMETHEUS_MONITOR_LABELS = { release: RELEASES.prometheus } as const;
+
+/**
+ * Whether kube-proxy's metrics are reachable on a managed cluster of each cloud, unless the
+ * stack says otherwise (`observability:kubeProxy`). Off everywhere by default:
+ * - kube-proxy binds its metrics to `127.0.0.1:10249` unless configured otherwise
+ *   (kube-proxy configuration v1alpha1, `metricsBindAddress`,
+ *   https://kubernetes.io/docs/reference/config-api/kube-proxy-config.v1alpha1/), so a scrape
+ *   from the Prometheus pod is refused even where kube-proxy runs;
+ * - aws: EKS's kube-proxy add-on keeps that default (aws/containers-roadmap#657: the
+ *   metrics address is changed only by patching the add-on's ConfigMap);
+ * - gcp: GKE Dataplane V2 (Cilium) runs no kube-proxy at all, and GKE Autopilot always uses it;
+ * - azure: AKS binds the metrics to localhost (Azure/AKS#1395, #3946), and Azure CNI powered
+ *   by Cilium runs no kube-proxy.
+ * With it off, kube-prometheus-stack renders neither the kube-proxy ServiceMonitor nor the
+ * KubeProxyDown rule (templates/prometheus/rules-1.14/kubernetes-system-kube-proxy.yaml is
+ * conditional on `.Values.kubeProxy.enabled`), so nothing pages for a component that is absent
+ * or unreachable by design.
+ */
+export const KUBE_PROXY_SCRAPEABLE_BY_DEFAULT: Readonly<Record<"aws" | "gcp" | "azure", boolean>> = { aws: false, gcp: false, azure: false };
+
+/** Whether a spoke scrapes kube-proxy (and alerts KubeProxyDown): its setting, else its cloud's default. */
+export function kubeProxyScraped(p: { cloud: "aws" | "gcp" | "azure"; kubeProxy?: boolean }): boolean {
+  return p.kubeProxy ?? KUBE_PROXY_SCRAPEABLE_BY_DEFAULT[p.cloud];
+}
+
 /** The hub Alertmanager a spoke forwards its alerts to (mTLS). */
 export interface HubForwarding {
   /** The hub's exported Alertmanager URL (`https://alertmanager.ops-01.obs.example.eu`). */
@@ -62,6 +95,8 @@ export interface KubePrometheusStackParams {
   prometheusVolumeSize?: string;
   /** Storage class of the TSDB volumes; the cluster default when omitted. */
   storageClassName?: string;
+  /** Scrape kube-proxy and alert KubeProxyDown (see {@link kubeProxyScraped}). */
+  kubeProxy: boolean;
 }
 
 const VOLUME_SIZE: Record<Profile, string> = { small: "20Gi", medium: "50Gi", large: "150Gi" };
@@ -125,6 +160,7 @@ export function kubePrometheusStackValues(p: KubePrometheusStackParams): HelmVal
     defaultRules: { create: true },
     grafana: { enabled: false },
     ...MANAGED_CONTROL_PLANE,
+    kubeProxy: { enabled: p.kubeProxy },
     ...operatorAndExporters(p.profile),
     alertmanager: {
       enabled: true,
@@ -197,6 +233,29 @@ export interface HubAlertmanagerValuesParams {
   tlsSecret: string;
   /** Image of the mTLS terminating proxy (ghostunnel), e.g. `ghostunnel/ghostunnel:v1.11.3`. */
   tlsProxyImage: string;
+  /** The numeric user of that image (the kubelet can verify `runAsNonRoot` only for a numeric user). */
+  tlsProxyUid: number;
+}
+
+/**
+ * The ghostunnel command line: `server` mode terminating mTLS on `listenPort` and forwarding to
+ * the Alertmanager on localhost. Flags of ghostunnel v1.11.1 (main.go at tag v1.11.1): `server`
+ * with `--listen` and `--target` (both required; a non-localhost target would need
+ * `--unsafe-target`), the global `--cert`, `--key`, `--cacert`, and `--allow-all` (any client
+ * whose certificate chains to `--cacert`; client certificates stay mandatory unless
+ * `--disable-authentication`).
+ */
+export function tlsProxyArgs(p: { listenPort: number; targetPort: number; tlsDir: string }): string[] {
+  return [
+    "server",
+    `--listen=0.0.0.0:${p.listenPort}`,
+    `--target=127.0.0.1:${p.targetPort}`,
+    `--cert=${p.tlsDir}/tls.crt`,
+    `--key=${p.tlsDir}/tls.key`,
+    // Client certificates must chain to a spoke CA; any spoke may forward.
+    `--cacert=${p.tlsDir}/ca.crt`,
+    "--allow-all",
+  ];
 }
 
 /**
@@ -236,20 +295,11 @@ export function hubAlertmanagerValues(p: HubAlertmanagerValuesParams): HelmValue
           {
             name: "tls-proxy",
             image: p.tlsProxyImage,
-            args: [
-              "server",
-              `--listen=0.0.0.0:${HUB_ALERTMANAGER.targetPort}`,
-              "--target=127.0.0.1:9093",
-              `--cert=${tlsDir}/tls.crt`,
-              `--key=${tlsDir}/tls.key`,
-              // Client certificates must chain to a spoke CA; any spoke may forward.
-              `--cacert=${tlsDir}/ca.crt`,
-              "--allow-all",
-            ],
+            args: tlsProxyArgs({ listenPort: HUB_ALERTMANAGER.targetPort, targetPort: 9093, tlsDir }),
             ports: [{ name: "https-spokes", containerPort: HUB_ALERTMANAGER.targetPort }],
             volumeMounts: [{ name: "alertmanager-tls", mountPath: tlsDir, readOnly: true }],
             resources: res(p.profile, "tls-proxy"),
-            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } },
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: p.tlsProxyUid, capabilities: { drop: ["ALL"] } },
           },
         ],
       },
