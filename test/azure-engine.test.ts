@@ -207,7 +207,8 @@ describe("stag-01 (hub-store, provider-managed keys, created egress)", () => {
     const svc = one(stag, "azure-native:storage:BlobServiceProperties");
     const i = inputs(svc);
     assert.equal(i.isVersioningEnabled, true);
-    assert.deepEqual(i.deleteRetentionPolicy, { enabled: true, days: durationDays(config.retention.noncurrentVersions) });
+    // allowPermanentDelete off: soft-deleted versions cannot be purged early, so the recovery window (blob soft delete) holds.
+    assert.deepEqual(i.deleteRetentionPolicy, { enabled: true, days: durationDays(config.retention.noncurrentVersions), allowPermanentDelete: false });
     assert.deepEqual(i.containerDeleteRetentionPolicy, { enabled: true, days: durationDays(config.retention.noncurrentVersions) });
     for (const c of containers(stag)) assert.ok(c.options.dependsOn.includes(svc.urn), c.name);
   });
@@ -315,6 +316,9 @@ describe("stag-01 as a spoke-query spoke with a customer-managed key and adopted
     const cmkId = cmk.resources.find((r) => r.name.endsWith("-cmk-id"));
     const grant = cmk.resources.find((r) => r.name.endsWith("-cmk-grant"));
     assert.ok(cmkId !== undefined && grant !== undefined);
+    // The retained account reads its data only while this identity may use the key
+    // (https://learn.microsoft.com/azure/storage/common/customer-managed-keys-overview): both are kept with the data.
+    assertDataSafe([cmkId, grant], "CMK identity and its key grant");
     const g = inputs(grant);
     assert.equal(g.scope, key.id, "key scope, not vault");
     assert.equal(g.principalId, cmkId.outputs.principalId);

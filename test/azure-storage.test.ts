@@ -26,14 +26,18 @@ import {
   renderReaderSasParameters,
   renderSasPolicy,
   roleAssignmentGuid,
+  MAX_SOFT_DELETE_DAYS,
+  recoveryWindowDays,
   sasSignedIp,
   softDeleteDays,
+  subnetNatDrift,
   storageAccountName,
   storageIpRules,
   storageSku,
   subnetId,
   type GrantsInput,
 } from "../components/clouds/azure";
+import { durationDays } from "../components/config";
 import { REPO_DIR } from "../offline";
 import { REFERENCE_DIR, referenceYaml, unknownKeyPaths } from "./support/reference";
 
@@ -186,9 +190,54 @@ describe("lifecycle policy", () => {
     assertFields(r.definition.actions.version.delete, "DateAfterCreationArgs");
   });
 
-  it("soft delete follows noncurrentVersions within Azure's 1-365 days", () => {
+  it("soft delete is exactly noncurrentVersions; more than Azure's 365 days is refused, never silently capped", () => {
     assert.equal(softDeleteDays(retention), 7);
-    assert.equal(softDeleteDays({ ...retention, noncurrentVersions: "2y" }), 365);
+    assert.equal(MAX_SOFT_DELETE_DAYS, 365, "DeleteRetentionPolicy.days: 1-365 (azure-native DeleteRetentionPolicyArgs)");
+    // The old plan capped 2y to 365 days: a recovery window shorter than configured, without a word.
+    assert.throws(() => softDeleteDays({ ...retention, noncurrentVersions: "2y" }), /at most 365 days/);
+  });
+});
+
+/**
+ * Azure's documented rules, as a model of one blob: written on day `written`, deleted or
+ * overwritten on day `replaced` (it becomes a previous version then), for the rules rendered here.
+ * - A version's age counts from its creation, i.e. its write ("For a blob snapshot or version, the
+ *   condition that is checked is the number of days since the snapshot or version was created",
+ *   https://learn.microsoft.com/azure/storage/blobs/lifecycle-management-policy-configure).
+ * - Lifecycle runs at least once a day; a delete in an account with blob soft delete puts the
+ *   version in the soft-deleted state for the retention period, and lifecycle never touches
+ *   soft-deleted data (https://learn.microsoft.com/azure/storage/blobs/lifecycle-management-policy-delete).
+ * - A soft-deleted version is restorable until its retention expires, unless permanent delete is
+ *   allowed (DeleteRetentionPolicy.allowPermanentDelete, https://learn.microsoft.com/azure/storage/blobs/soft-delete-blob-overview).
+ * Returns the days during which the replaced data can still be recovered, counted from the replacement.
+ */
+function azureRecoverableDays(versionDeleteDays: number, softDelete: { days: number; allowPermanentDelete: boolean }, written: number, replaced: number): number {
+  if (softDelete.allowPermanentDelete) return 0; // anyone with delete can purge the soft-deleted versions
+  // First lifecycle run at which the version's age (since its write) exceeds the rule.
+  const versionDeleted = Math.max(replaced, Math.floor(written + versionDeleteDays) + 1);
+  return versionDeleted - replaced + softDelete.days;
+}
+
+describe("recovery window after a delete or overwrite (Azure rules)", () => {
+  const retention = { raw: "15d", fiveMinutes: "90d", oneHour: "1y", logs: "30d", local: "12h", noncurrentVersions: "7d" };
+  const policy = renderManagementPolicy(["metrics"], retention);
+  const versionDays = policy.rules[0].definition.actions.version.delete.daysAfterCreationGreaterThan;
+  const softDelete = { days: softDeleteDays(retention), allowPermanentDelete: false };
+
+  it("a previous version counts from its write: a block written long before its delete is a previous version for at most a day", () => {
+    assert.equal(azureRecoverableDays(versionDays, { days: 0, allowPermanentDelete: false }, 0, 300), 0, "without soft delete nothing would remain");
+  });
+
+  it("for every write-to-delete gap the data stays recoverable at least recoveryWindowDays, and that is noncurrentVersions", () => {
+    const window = recoveryWindowDays(retention);
+    assert.equal(window, durationDays(retention.noncurrentVersions));
+    let min = Infinity;
+    for (let gap = 0; gap <= containerRetentionDays("metrics", retention); gap++) min = Math.min(min, azureRecoverableDays(versionDays, softDelete, 0, gap));
+    assert.equal(min, window, "the guaranteed window is the soft-delete retention, reached by old blobs");
+  });
+
+  it("the window is only real while permanent delete of soft-deleted versions stays off", () => {
+    assert.equal(azureRecoverableDays(versionDays, { ...softDelete, allowPermanentDelete: true }, 0, 300), 0);
   });
 });
 
@@ -222,11 +271,25 @@ describe("hub reader SAS", () => {
     assert.equal(p.iPAddressOrRange, "203.0.113.10");
   });
 
-  it("signedIp: one address, a range within one /24, or none (the firewall binds) when further apart", () => {
+  it("signedIp binds exactly the hub's addresses or is left out (the firewall binds)", () => {
+    // "Create a service SAS", sip: one IP address or one inclusive range a-b, nothing else
+    // (https://learn.microsoft.com/rest/api/storageservices/create-service-sas). The admitted set of a value:
+    const admitted = (sip: string): number => {
+      const [lo, hi = lo] = sip.split("-");
+      const n = (ip: string): number => ip.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+      return n(hi) - n(lo) + 1;
+    };
     assert.equal(sasSignedIp(["203.0.113.10"]), "203.0.113.10");
-    assert.equal(sasSignedIp(["203.0.113.12", "203.0.113.10/32"]), "203.0.113.10-203.0.113.12");
+    assert.equal(sasSignedIp(["203.0.113.11", "203.0.113.10/32"]), "203.0.113.10-203.0.113.11");
+    // Within one /24 but not adjacent: the old plan signed 203.0.113.10-203.0.113.12, admitting .11, which is not the hub's.
+    assert.equal(sasSignedIp(["203.0.113.12", "203.0.113.10/32"]), undefined);
     assert.equal(sasSignedIp(["203.0.113.10", "198.51.100.7"]), undefined);
     assert.equal(sasSignedIp([]), undefined);
+    for (const ips of [["203.0.113.10"], ["203.0.113.11", "203.0.113.10", "203.0.113.12"], ["198.51.100.255", "198.51.101.0"]]) {
+      const sip = sasSignedIp(ips);
+      assert.ok(sip !== undefined, ips.join());
+      assert.equal(admitted(sip), ips.length, `${sip} admits exactly ${ips.join(", ")}`);
+    }
   });
 
   it("the account's SAS policy blocks anything valid longer than a reader SAS", () => {
@@ -298,5 +361,18 @@ describe("names", () => {
   it("zone-redundant storage where the region has zones, never geo-redundant", () => {
     assert.equal(storageSku("germanywestcentral"), "Standard_ZRS");
     assert.equal(storageSku("germanynorth"), "Standard_LRS");
+  });
+});
+
+describe("NAT attachment drift", () => {
+  const nat = "/subscriptions/s/resourceGroups/rg-net/providers/Microsoft.Network/natGateways/ng-stag-01-egress";
+  it("passes while the subnet uses this NAT gateway (ARM ids compare case-insensitively)", () => {
+    assert.equal(subnetNatDrift("stag-01", "aks-nodes", { natGateway: { id: nat.toUpperCase() } }, nat), undefined);
+  });
+  it("fails with the fix when the subnet's owner dropped or replaced the NAT gateway", () => {
+    for (const subnet of [{}, { natGateway: { id: nat.replace("ng-stag-01", "ng-other") } }]) {
+      const m = subnetNatDrift("stag-01", "aks-nodes", subnet, nat) ?? "";
+      assert.match(m, /subnet aks-nodes .*not .*ng-stag-01-egress.*hub allowlists.*az network vnet subnet update --nat-gateway/);
+    }
   });
 });

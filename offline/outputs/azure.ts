@@ -4,6 +4,7 @@
  * identities, endpoints of the storage account, allocated public IPs and signed SAS tokens.
  */
 import { createHmac } from "node:crypto";
+import { natGatewayName } from "../../components/clouds/azure/names";
 import { hexOf, ipOf, str, type InvokeTable, type MockContext, type MockRegistration, type OutputTable } from "./types";
 
 /** The subscription a resource lands in: the provider's. */
@@ -159,6 +160,29 @@ function serviceSas(inputs: Record<string, unknown>, ctx: MockContext, subscript
 
 export const azureInvokes: InvokeTable = {
   "azure-native:storage:listStorageAccountServiceSAS": (call, ctx) => ({ serviceSasToken: serviceSas(call.inputs, ctx, subscriptionOf(call)) }),
+  /**
+   * The cluster subnet as ARM returns it after the stack's attachment deployment ran: its owner's
+   * address prefix and Microsoft.Storage service endpoint, and `natGateway` pointing at the stack's
+   * NAT gateway (same id as the NatGateway mock above: network resource group, provider subscription).
+   */
+  "azure-native:network:getSubnet": (call, ctx) => {
+    const rg = str(call.inputs.resourceGroupName, "rg");
+    const vnet = str(call.inputs.virtualNetworkName, "vnet");
+    const name = str(call.inputs.subnetName, "subnet");
+    const base = `/subscriptions/${subscriptionOf(call)}/resourceGroups/${rg}`;
+    return {
+      id: `${base}/providers/Microsoft.Network/virtualNetworks/${vnet}/subnets/${name}`,
+      name,
+      type: "Microsoft.Network/virtualNetworks/subnets",
+      etag: `W/"${guidOf(ctx, { type: "azure-native:network:Subnet", name: `${rg}/${vnet}/${name}` }, "etag")}"`,
+      addressPrefix: "10.240.0.0/16",
+      provisioningState: "Succeeded",
+      natGateway: { id: `${base}/providers/Microsoft.Network/natGateways/${natGatewayName(ctx.stack)}` },
+      serviceEndpoints: [{ service: "Microsoft.Storage", locations: [str(call.providerInputs.location, "germanywestcentral")], provisioningState: "Succeeded" }],
+      privateEndpointNetworkPolicies: "Disabled",
+      privateLinkServiceNetworkPolicies: "Enabled",
+    };
+  },
   "azure-native:network:getPublicIPAddress": (call, ctx) => {
     const rg = str(call.inputs.resourceGroupName, "rg");
     const name = str(call.inputs.publicIpAddressName, "pip");

@@ -120,17 +120,14 @@ export const cmekGrantsRetained: StackValidationPolicy = {
       if (agent && !kept(r)) report(`${label(r)} grants a customer-managed key to the GCS service agent but is not protected and retained: deleting it makes the retained buckets unreadable`, r.urn);
     }
     for (const a of rs.filter((x) => x.type === T.azAccount && at(x.props, "encryption", "keySource") === "Microsoft.Keyvault")) {
-      const identityId = at(a.props, "encryption", "encryptionIdentity", "encryptionUserAssignedIdentity");
-      const identities = rs.filter(
-        (x) => x.type === T.azIdentity && ((typeof identityId === "string" && str(at(x.props, "id")) === identityId) || (identityId === UNKNOWN && dependenciesOf(a, "encryption").some((d) => d.urn === x.urn))),
-      );
-      if (identities.length === 0 && typeof identityId !== "string" && identityId !== UNKNOWN) report(`${label(a)} uses a customer-managed key without a user-assigned encryption identity`, a.urn);
+      // The identity the account names in encryption (CrossGuard hands no ids: matched through the account's dependencies).
+      const identities = dependenciesOf(a, "encryption").filter((d) => d.type === T.azIdentity);
       for (const id of identities) {
         if (!kept(id)) report(`${label(id)} is the encryption identity of ${label(a)} but is not protected and retained: deleting it cuts the account off its key`, id.urn);
         const principal = at(id.props, "principalId");
         for (const ra of rs.filter((x) => x.type === T.azRoleAssignment)) {
           const p = at(ra.props, "principalId");
-          const its = (typeof principal === "string" && p === principal) || (p === UNKNOWN && dependenciesOf(ra, "principalId").some((d) => d.urn === id.urn));
+          const its = (typeof principal === "string" && p === principal) || dependenciesOf(ra, "principalId").some((d) => d.urn === id.urn);
           if (its && !kept(ra)) report(`${label(ra)} gives the encryption identity of ${label(a)} its key permissions but is not protected and retained`, ra.urn);
         }
       }

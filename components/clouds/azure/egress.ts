@@ -7,8 +7,8 @@ import * as resources from "@pulumi/azure-native/resources";
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudContext, EgressArgs, EgressOutputs } from "../types";
 import { asAzure } from "./context";
-import { parseArmId } from "./names";
-import { renderSubnetNatTemplate } from "./render";
+import { natGatewayName, parseArmId } from "./names";
+import { renderSubnetNatTemplate, subnetNatDrift } from "./render";
 
 /** Arguments of {@link AzureEgress}: the seam's {@link EgressArgs} plus the stack context. */
 export interface AzureEgressArgs extends EgressArgs {
@@ -39,6 +39,9 @@ export function renderPublicIpSettings(): {
  * outbound rule; for AKS, switch the cluster to `--outbound-type userAssignedNATGateway` once
  * attached so that AKS stops provisioning outbound IPs of its own. The NAT gateway and the
  * attachment are retained on delete: removing either would change the cluster's egress address.
+ * Because the attachment writes the subnet once, every run reads the subnet back
+ * (`network.getSubnet`, after the attachment exists) and fails with {@link subnetNatDrift}'s
+ * message when the subnet no longer uses the NAT gateway: the network owner must keep it set.
  *
  * `mode: existing`: the cluster already leaves through the given public IPs (its own NAT gateway
  * or load balancer outbound IPs), named by ARM id; they are read, not managed, and nothing is
@@ -73,7 +76,7 @@ export class AzureEgress extends pulumi.ComponentResource implements EgressOutpu
       const nat = new network.NatGateway(
         `${name}-nat`,
         {
-          natGatewayName: `ng-${ctx.stack}-egress`,
+          natGatewayName: natGatewayName(ctx.stack),
           resourceGroupName: net.resourceGroup,
           location,
           sku: { name: "Standard" },
@@ -83,7 +86,7 @@ export class AzureEgress extends pulumi.ComponentResource implements EgressOutpu
         },
         { ...child, retainOnDelete: true },
       );
-      new resources.Deployment(
+      const attachment = new resources.Deployment(
         `${name}-subnet-nat`,
         {
           deploymentName: `${ctx.stack}-egress-subnet-nat`,
@@ -97,7 +100,18 @@ export class AzureEgress extends pulumi.ComponentResource implements EgressOutpu
         { ...child, retainOnDelete: true },
       );
       this.natGatewayId = nat.id;
-      this.egressIps = pulumi.all(ips.map((ip) => ip.ipAddress.apply((a) => a ?? "")));
+      // Read after the attachment (its name gates the invoke on the first run), then on every run.
+      const subnet = network.getSubnetOutput(
+        { resourceGroupName: attachment.name.apply(() => net.resourceGroup), virtualNetworkName: net.virtualNetwork, subnetName: net.subnet },
+        { parent: this, provider: ctx.provider },
+      );
+      const attached = pulumi.all([subnet, nat.id]).apply(([s, natId]) => {
+        const drift = subnetNatDrift(ctx.stack, net.subnet, s, natId);
+        if (drift !== undefined) throw new Error(drift);
+        return natId;
+      });
+      // The exported egress addresses are true only while the subnet uses the NAT gateway.
+      this.egressIps = pulumi.all([attached, ...ips.map((ip) => ip.ipAddress.apply((a) => a ?? ""))]).apply(([, ...addresses]) => addresses);
       this.publicIpIds = pulumi.all(ips.map((ip) => ip.id));
     } else {
       const adopted = egress.addresses.map((id) => {

@@ -39,6 +39,11 @@ export function identityName(stack: string, user: string): string {
   return name;
 }
 
+/** Name of the stack's egress NAT gateway (in the network's resource group). */
+export function natGatewayName(stack: string): string {
+  return `ng-${stack}-egress`;
+}
+
 /** ARM id of a subnet. */
 export function subnetId(subscriptionId: string, resourceGroup: string, virtualNetwork: string, subnet: string): string {
   return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Network/virtualNetworks/${virtualNetwork}/subnets/${subnet}`;

@@ -206,10 +206,21 @@ export interface ManagementPolicyRule {
 /**
  * The lifecycle policy. The metrics rule is a backstop behind the compactor's own retention: it
  * fires only after the longest tier, and a blob is never older than the data it holds, so it never
- * deletes a block the compactor would still keep. Deleted and overwritten blobs stay as previous
- * versions for `noncurrentVersions` (days since the version was created, i.e. since it stopped
- * being current), then go. Rule names are alphanumeric, as Azure requires; prefixes end in `/` so
- * that `metrics` never matches a container named `metrics2`.
+ * deletes a block the compactor would still keep. Rule names are alphanumeric, as Azure requires;
+ * prefixes end in `/` so that `metrics` never matches a container named `metrics2`.
+ *
+ * Previous versions: Azure ages a version from when it was created, i.e. when its data was
+ * written, not from when it stopped being current ("For a blob snapshot or version, the condition
+ * that is checked is the number of days since the snapshot or version was created",
+ * https://learn.microsoft.com/azure/storage/blobs/lifecycle-management-policy-configure; the
+ * `version` actions accept only `daysAfterCreationGreaterThan`,
+ * https://learn.microsoft.com/azure/storage/blobs/lifecycle-management-policy-structure). So a
+ * block written months ago and deleted today is a previous version for at most one lifecycle run.
+ * What makes the recovery window real is blob soft delete: a lifecycle delete in an account with
+ * soft delete puts the version in the soft-deleted state for the whole retention period, and
+ * lifecycle never touches soft-deleted data
+ * (https://learn.microsoft.com/azure/storage/blobs/lifecycle-management-policy-delete). The version
+ * rule only bounds how long versions stay directly readable; see {@link recoveryWindowDays}.
  */
 export function renderManagementPolicy(containers: readonly ContainerRole[], retention: Retention): { rules: ManagementPolicyRule[] } {
   return {
@@ -228,12 +239,31 @@ export function renderManagementPolicy(containers: readonly ContainerRole[], ret
   };
 }
 
+/** The longest blob soft-delete retention Azure accepts (DeleteRetentionPolicy.days: 1-365). */
+export const MAX_SOFT_DELETE_DAYS = 365;
+
 /**
- * Soft-delete window of blobs and containers: as long as noncurrent versions are kept, within the
- * 1-365 days Azure allows.
+ * Soft-delete window of blobs and containers: `noncurrentVersions`, which must lie within the
+ * 1-365 days Azure allows (the configuration refuses more on Azure; no silent cap: a capped
+ * window would not be the one configured).
  */
 export function softDeleteDays(retention: Retention): number {
-  return Math.min(365, Math.max(1, durationDays(retention.noncurrentVersions)));
+  const days = Math.max(1, durationDays(retention.noncurrentVersions));
+  if (days > MAX_SOFT_DELETE_DAYS) throw new Error(`retention.noncurrentVersions is ${retention.noncurrentVersions}; Azure blob soft delete keeps at most ${MAX_SOFT_DELETE_DAYS} days`);
+  return days;
+}
+
+/**
+ * The recovery window on Azure after any delete or overwrite, in days: the blob soft-delete
+ * retention. The old data first becomes a previous version (readable directly) until the version
+ * rule deletes it, which for data written more than `noncurrentVersions` ago is the next lifecycle
+ * run; that delete is a soft delete, kept the full retention and restorable with Undelete Blob
+ * (https://learn.microsoft.com/azure/storage/blobs/soft-delete-blob-overview). Permanent delete
+ * of soft-deleted versions stays off (`allowPermanentDelete: false`), so no principal can shorten
+ * the window.
+ */
+export function recoveryWindowDays(retention: Retention): number {
+  return softDeleteDays(retention);
 }
 
 // ---- hub reader SAS --------------------------------------------------------------------------
@@ -280,10 +310,12 @@ function v4ToInt(ip: string): number {
 }
 
 /**
- * The SAS `signedIp`: one address, or one `a-b` range. With a single hub address the token is
- * bound to it; several addresses within one /24 are bound as their min-max range; addresses
- * further apart cannot be expressed by one range without admitting strangers, so the SAS carries
- * no `signedIp` and the storage firewall (which admits only the hub's addresses) binds it instead.
+ * The SAS `signedIp` (`sip`): one address or one inclusive `a-b` range, nothing else ("Create a
+ * service SAS", signed IP: https://learn.microsoft.com/rest/api/storageservices/create-service-sas#specify-an-ip-address-or-ip-range).
+ * The token is bound only when that expresses exactly the hub's addresses: one address, or
+ * addresses that are consecutive. Anything else (the hub's NAT addresses are allocated by the
+ * cloud, rarely adjacent) would admit addresses that are not the hub's, so the SAS carries no
+ * `sip` and only the storage firewall, which admits exactly the hub's addresses, binds it.
  */
 export function sasSignedIp(hubIps: readonly string[]): string | undefined {
   const ips = [...new Set(hubIps.flatMap(storageIpRules))];
@@ -291,7 +323,8 @@ export function sasSignedIp(hubIps: readonly string[]): string | undefined {
   if (ips.length === 1) return ips[0];
   const sorted = ips.sort((a, b) => v4ToInt(a) - v4ToInt(b));
   const [lo, hi] = [sorted[0], sorted[sorted.length - 1]];
-  return v4ToInt(hi) - v4ToInt(lo) < 256 && lo.split(".").slice(0, 3).join(".") === hi.split(".").slice(0, 3).join(".") ? `${lo}-${hi}` : undefined;
+  // Distinct sorted addresses are consecutive exactly when the range holds no more addresses than they are.
+  return v4ToInt(hi) - v4ToInt(lo) + 1 === sorted.length ? `${lo}-${hi}` : undefined;
 }
 
 /** The parameters of the hub reader's service SAS, as `listStorageAccountServiceSAS` takes them. */
@@ -320,7 +353,7 @@ export interface ReaderSasInput {
 
 /**
  * A service SAS on the metrics container only (`sr=c`), read and list only, HTTPS only, bound to
- * the hub's addresses where one range can express them, valid for two rotation windows. Signed by
+ * the hub's addresses where one range expresses exactly them ({@link sasSignedIp}), valid for two rotation windows. Signed by
  * `key1`: regenerating key1 revokes every reader SAS at once (the next `pulumi up` signs anew).
  */
 export function renderReaderSasParameters(input: ReaderSasInput): ReaderSasParameters {
@@ -450,4 +483,28 @@ export function renderSubnetNatTemplate(): Record<string, unknown> {
       },
     ],
   };
+}
+
+/** The parts of a subnet (as `network.getSubnet` returns it) that the NAT attachment check reads. */
+export interface SubnetNatView {
+  id?: string;
+  natGateway?: { id?: string };
+}
+
+/**
+ * Whether the cluster subnet still uses this stack's NAT gateway. The attachment is a one-shot
+ * read-modify-write of a subnet the network owner manages ({@link renderSubnetNatTemplate}): a
+ * later PUT of the subnet by its owner without `natGateway` silently detaches it, and the cluster
+ * then leaves from other addresses than the ones the hub allowlists. Checked on every run; returns
+ * the error to raise, or undefined. ARM ids compare case-insensitively (resource names are case-insensitive
+ * unless noted: https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules).
+ */
+export function subnetNatDrift(stack: string, subnetName: string, subnet: SubnetNatView, natGatewayId: string): string | undefined {
+  const attached = subnet.natGateway?.id;
+  if (attached !== undefined && attached.toLowerCase() === natGatewayId.toLowerCase()) return undefined;
+  return (
+    `stack ${stack}: subnet ${subnetName} ${attached === undefined ? "uses no NAT gateway" : `uses NAT gateway ${attached}`}, not ${natGatewayId}: ` +
+    `the cluster's egress no longer leaves from the addresses the hub allowlists. The subnet's owner must keep natGateway set ` +
+    `(az network vnet subnet update --nat-gateway ${natGatewayId}), or re-run the attachment: pulumi up --replace <URN of the Deployment ${stack}-egress-subnet-nat>.`
+  );
 }

@@ -121,7 +121,7 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
     const clusterSubnet = subnetId(sub, network.resourceGroup, network.virtualNetwork, network.subnet);
     this.networkRuleSet = pulumi.output(args.hubEgressIps ?? []).apply((ips) => renderNetworkRuleSet({ subnetId: clusterSubnet, hubIps: ips }));
 
-    const cmk = config.encryption.mode === "customer" ? this.customerKey(name, ctx, rg, child, data) : undefined;
+    const cmk = config.encryption.mode === "customer" ? this.customerKey(name, ctx, rg, data) : undefined;
     this.keyUri = cmk?.keyUri;
 
     const account = new storage.StorageAccount(
@@ -171,7 +171,8 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
         resourceGroupName: rg.name,
         blobServicesName: "default",
         isVersioningEnabled: true,
-        deleteRetentionPolicy: { enabled: true, days },
+        // allowPermanentDelete would let a principal purge soft-deleted versions and cut the recovery window (recoveryWindowDays).
+        deleteRetentionPolicy: { enabled: true, days, allowPermanentDelete: false },
         containerDeleteRetentionPolicy: { enabled: true, days },
       },
       child,
@@ -303,7 +304,6 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
     name: string,
     ctx: AzureContext,
     rg: resources.ResourceGroup,
-    child: pulumi.CustomResourceOptions,
     data: pulumi.CustomResourceOptions,
   ): { keyName: pulumi.Output<string>; vaultUri: pulumi.Output<string>; keyUri: pulumi.Output<string>; identityId: pulumi.Output<string>; grant: authorization.RoleAssignment } {
     const { cluster } = ctx.config;
@@ -357,10 +357,13 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
       vaultUri = vault.properties.apply((p) => p.vaultUri ?? "");
       scope = key.id;
     }
+    // Identity and grant are what the retained account needs to unwrap its key: without them the
+    // data is unreadable (Azure Storage loses access to the data when it loses access to the key:
+    // https://learn.microsoft.com/azure/storage/common/customer-managed-keys-overview), so they are kept like the data.
     const identity = new managedidentity.UserAssignedIdentity(
       `${name}-cmk-id`,
       { resourceName: identityName(ctx.stack, "storage-cmk"), resourceGroupName: rg.name, location: ctx.config.region, tags: ctx.labels },
-      child,
+      data,
     );
     const grant = new authorization.RoleAssignment(
       `${name}-cmk-grant`,
@@ -372,7 +375,7 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
         roleAssignmentName: pulumi.all([scope, identity.principalId]).apply(([s, p]) => roleAssignmentGuid(s, p, KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)),
         description: `${ctx.stack} storage account: wrap/unwrap with its customer-managed key`,
       },
-      child,
+      data,
     );
     const keyUri = pulumi.interpolate`${vaultUri.apply((u) => u.replace(/\/$/, ""))}/keys/${keyName}`;
     return { keyName, vaultUri, keyUri, identityId: identity.id, grant };
