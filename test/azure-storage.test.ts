@@ -37,7 +37,7 @@ import {
   subnetId,
   type GrantsInput,
 } from "../components/clouds/azure";
-import { durationDays } from "../components/config";
+import { durationDays, readStackFile, validateStackConfig } from "../components/config";
 import { REPO_DIR } from "../offline";
 import { REFERENCE_DIR, referenceYaml, unknownKeyPaths } from "./support/reference";
 
@@ -374,5 +374,15 @@ describe("NAT attachment drift", () => {
       const m = subnetNatDrift("stag-01", "aks-nodes", subnet, nat) ?? "";
       assert.match(m, /subnet aks-nodes .*not .*ng-stag-01-egress.*hub allowlists.*az network vnet subnet update --nat-gateway/);
     }
+  });
+});
+
+describe("Azure recovery window in the configuration", () => {
+  it("refuses retention.noncurrentVersions beyond blob soft delete's 365 days, naming the key", () => {
+    const file = readStackFile(REPO_DIR, "stag-01");
+    const values = structuredClone(file.values);
+    (values.retention as Record<string, unknown>).noncurrentVersions = "400d";
+    const r = validateStackConfig(values, { stack: "stag-01", secretKeys: file.secretKeys });
+    assert.ok(!r.ok && r.issues.some((i) => i.key === "observability:retention.noncurrentVersions" && /at most 365d on Azure/.test(i.message)), JSON.stringify(r));
   });
 });

@@ -556,6 +556,13 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
     // IAM Conditions cannot bind GCS access to an IP: without the filter the hub's reader key would work from anywhere.
     issues.push({ key: `${NS}:network.bucketIpFilter`, message: "must be true when queryPath is hub-store: the bucket IP filter is the only thing binding the hub's read-only key to the hub's egress IPs on GCP" });
   }
+  if (cloud === "azure" && values.retention !== null && typeof values.retention === "object") {
+    // On Azure the recovery window is blob soft delete, whose retention is 1-365 days (DeleteRetentionPolicy.days,
+    // https://learn.microsoft.com/azure/storage/blobs/soft-delete-blob-overview); a longer window cannot be expressed.
+    const nc = (values.retention as { noncurrentVersions?: unknown }).noncurrentVersions;
+    if (typeof nc === "string" && DURATION.test(nc) && durationSeconds(nc) > 365 * 86400)
+      issues.push({ key: `${NS}:retention.noncurrentVersions`, message: `must be at most 365d on Azure (got ${nc}): the recovery window is blob soft delete, which keeps at most 365 days` });
+  }
   if (role === "spoke" && values.hub !== null && typeof values.hub === "object" && ctx.knownStacks !== undefined) {
     const hub = (values.hub as { stack?: unknown }).stack;
     if (typeof hub === "string" && ctx.knownStacks.has(hub) && ctx.knownStacks.get(hub) !== "hub")
