@@ -245,6 +245,16 @@ describe("stag-01 (hub-store, provider-managed keys, created egress)", () => {
     assert.equal(q.get("sp"), "rl");
     assert.equal(q.get("spr"), "https");
     assert.equal(q.get("sip"), sasSignedIp(hubIps()) ?? null, "bound to the hub's addresses where a SAS can express them (else the firewall binds)");
+    // "Create a service SAS": sip is one address or one inclusive range a-b. Whatever it admits must be
+    // the hub's addresses and nothing else; without sip, the firewall's IP rules are exactly the hub's.
+    const n = (ip: string): number => ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+    const sip = q.get("sip");
+    if (sip !== null) {
+      const [lo, hi = lo] = sip.split("-");
+      for (let x = n(lo); x <= n(hi); x++) assert.ok(hubIps().some((ip) => n(ip) === x), `sip ${sip} admits an address that is not the hub's`);
+    }
+    const rules = (inputs(one(stag, "azure-native:storage:StorageAccount")).networkRuleSet as { ipRules: { iPAddressOrRange: string }[] }).ipRules.map((r) => r.iPAddressOrRange);
+    assert.deepEqual([...rules].sort(), [...new Set(hubIps())].sort(), "the firewall admits exactly the hub's addresses");
     assert.equal(q.get("se"), readerSasWindow(new Date(), ROTATION_DAYS).expiry);
     assert.ok((q.get("sig") ?? "").length > 0);
     assert.equal(doc.config.storage_account_key, undefined, "the account key is never exported");

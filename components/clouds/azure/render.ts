@@ -311,7 +311,7 @@ function v4ToInt(ip: string): number {
 
 /**
  * The SAS `signedIp` (`sip`): one address or one inclusive `a-b` range, nothing else ("Create a
- * service SAS", signed IP: https://learn.microsoft.com/rest/api/storageservices/create-service-sas#specify-an-ip-address-or-ip-range).
+ * service SAS", signed IP: https://learn.microsoft.com/rest/api/storageservices/create-service-sas; an inclusive range).
  * The token is bound only when that expresses exactly the hub's addresses: one address, or
  * addresses that are consecutive. Anything else (the hub's NAT addresses are allocated by the
  * cloud, rarely adjacent) would admit addresses that are not the hub's, so the SAS carries no
