@@ -51,6 +51,11 @@ export interface BackendSettings {
 
 const BACKEND_SCHEMES = ["file://", "s3://", "gs://", "azblob://", "https://"];
 
+/** The backend URL alone: `--backend`, else `PULUMI_BACKEND_URL`, else `file://<project>/.pulumi-state`. */
+export function backendUrlOf(input: BackendInput): string {
+  return input.backend ?? input.env.PULUMI_BACKEND_URL ?? `file://${resolve(input.projectDir, ".pulumi-state")}`;
+}
+
 /**
  * Resolves backend and secrets provider: `--backend`, else `PULUMI_BACKEND_URL`, else a
  * `file://` backend in `<project>/.pulumi-state`. Self-managed backends default to the
@@ -58,7 +63,7 @@ const BACKEND_SCHEMES = ["file://", "s3://", "gs://", "azblob://", "https://"];
  * `PULUMI_CONFIG_PASSPHRASE_FILE`; Pulumi Cloud (`https://`) defaults to its own secrets.
  */
 export function resolveBackend(input: BackendInput): BackendSettings {
-  const backendUrl = input.backend ?? input.env.PULUMI_BACKEND_URL ?? `file://${resolve(input.projectDir, ".pulumi-state")}`;
+  const backendUrl = backendUrlOf(input);
   if (!BACKEND_SCHEMES.some((s) => backendUrl.startsWith(s))) {
     throw new FleetError(`unsupported backend '${backendUrl}': expected ${BACKEND_SCHEMES.map((s) => `${s}...`).join(", ")}`, EXIT.USAGE);
   }
@@ -242,6 +247,13 @@ export class AutomationRunner implements StackRunner {
     // are visible as `{ secure: ... }` without the passphrase, so nothing is decrypted here.
     const settings = await this.step("stack settings", () => s.workspace.stackSettings(stack));
     return { exists: true, set: securePaths(settings.config ?? {}) };
+  }
+
+  async configValue(stack: string, key: string): Promise<string | undefined> {
+    const s = await this.open(stack, {}, false);
+    if (s === undefined) return undefined;
+    const all = await this.step("read config", () => s.getAllConfig());
+    return all[key]?.value;
   }
 
   /** `pulumi state unprotect --all`, which the Automation API has no call for: edit the exported state. */

@@ -11,6 +11,7 @@ import { EXIT, EXIT_CODES_HELP, type ExitCode, FleetError } from "./exit-codes";
 import { executeOnboard, lineDiff, planOnboard } from "./onboard";
 import { type FleetOptions, CONTRACT_OUTPUT, SPOKES_ENV, driftFleet, loadFleet, planFleet, runFleet } from "./orchestrator";
 import { type Sink, createReporter, outputMode, pipeSafeSink, renderDriftJson, renderDriftTable, renderPlan } from "./output";
+import { type DoctorProbes, doctorExitCode, realProbes, renderDoctor, runDoctor } from "./doctor";
 import { type SecretPrompt, missingCount, parseFromFile, renderSecretStatus, secretStatus, setSecrets, terminalPrompt } from "./secrets";
 import type { StackOperation, StackRunner } from "./runner";
 
@@ -23,6 +24,8 @@ export interface CliIO {
   createRunner?: (projectDir: string, settings: BackendSettings) => Promise<StackRunner>;
   /** Asks for a secret without echo (`fleet secrets --prompt`); defaults to the terminal. */
   prompt?: SecretPrompt;
+  /** What `fleet doctor` asks of the outside world; defaults to the real CLI and network. */
+  doctorProbes?: DoctorProbes;
 }
 
 interface CommonFlags {
@@ -224,6 +227,18 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
       if (flags.json) for (const r of status) out(JSON.stringify({ type: "secrets", ...r }));
       else out(renderSecretStatus(status));
       exitCode = missingCount(status) > 0 ? EXIT.USAGE : EXIT.OK;
+    });
+
+  common(program.command("doctor").description("check the prerequisites of a real deployment: Node.js, pulumi CLI, backend, passphrase, each stack's secrets, cluster and OIDC issuer, cloud credentials; each failure with its fix (exit 3, or 4 without a pulumi CLI)"))
+    .action(async (flags: CommonFlags) => {
+      const dir = resolve(flags.projectDir);
+      const fleet = loadFleet(dir, flags.stacks);
+      const backend = { projectDir: dir, backend: flags.backend, passphraseFile: flags.passphraseFile, secretsProvider: flags.secretsProvider, env: io.env };
+      const probes = io.doctorProbes ?? realProbes(io.env);
+      const checks = await runDoctor(dir, fleet, backend, probes, () => runnerFor({ ...flags, projectDir: dir }));
+      if (flags.json) for (const c of checks) out(JSON.stringify({ type: "check", ...c }));
+      else out(renderDoctor(checks));
+      exitCode = doctorExitCode(checks);
     });
 
   try {

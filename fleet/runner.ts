@@ -77,6 +77,11 @@ export interface StackRunner {
    * without decrypting any; `exists: false` when the stack has not been created in the backend.
    */
   secretConfig(stack: string): Promise<SecretConfig>;
+  /**
+   * One config value, decrypted by the stack's secrets provider (`fleet doctor` reads the
+   * kubeconfig to reach the cluster; it never prints it); undefined when it is not set.
+   */
+  configValue(stack: string, key: string): Promise<string | undefined>;
 }
 
 /** The secret values a stack has set (never their values). */
