@@ -105,7 +105,7 @@ export function fleetMarkdown(runs: readonly StackRun[], extraSections: readonly
   const standIns = runs.filter((r) => (r.standInSecrets ?? []).length > 0);
   if (standIns.length > 0) {
     // The example stacks carry no ciphertext: a secret that is not set is planned with a stand-in, never a real value.
-    out.push("## Secrets not set", "", "These secrets are not set in the stack files; the plan used the offline engine's stand-ins (`offline-secret:<stack>:<key>`, or an `https://offline.invalid/...` URL). Set them before a real deployment with `npm run fleet -- secrets --stacks <stack>`.", "", "| stack | secrets planned with stand-ins |", "|---|---|");
+    out.push("## Secrets not set", "", "These secrets are not set in the stack files; the plan used the offline engine's deterministic stand-ins (\"Offline plan\" in README.md), never a real value. Set them before a real deployment with `npm run fleet -- secrets --stacks <stack>`.", "", "| stack | secrets planned with stand-ins |", "|---|---|");
     for (const r of standIns) out.push(`| ${r.stack} | ${(r.standInSecrets ?? []).map((k) => `\`${k}\``).join(", ")} |`);
     out.push("");
   }
