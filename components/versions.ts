@@ -41,6 +41,12 @@ export interface UpstreamTool {
   readonly version: string;
   /** Go package whose `version`/`revision` variables carry the version (`-X` ldflags). */
   readonly versionPkg: string;
+  /**
+   * Directories the upstream release build generates (web UI bundles) that the module zip
+   * lacks but a `//go:embed` needs: the build copies the pinned module's source and creates
+   * them with a note page, so the binary has every API and no web UI.
+   */
+  readonly generatedAssets?: readonly string[];
 }
 
 /** The tools the tests, `npm run plan` and the loopback fleet run. */
@@ -67,6 +73,8 @@ export const UPSTREAM_TOOLS: readonly UpstreamTool[] = [
     moduleVersion: CHART_APP_VERSIONS.alertmanager,
     version: CHART_APP_VERSIONS.alertmanager,
     versionPkg: "github.com/prometheus/common/version",
+    // ui/web.go: `//go:embed app/dist`, built by `make assets` from the Elm/React sources.
+    generatedAssets: ["ui/app/dist"],
     binaries: [
       { name: "alertmanager", pkg: "github.com/prometheus/alertmanager/cmd/alertmanager" },
       { name: "amtool", pkg: "github.com/prometheus/alertmanager/cmd/amtool" },

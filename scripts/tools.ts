@@ -14,7 +14,7 @@
  *   npm run tools -- --force     # rebuild everything
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UPSTREAM_TOOLS, type UpstreamTool } from "../components/versions";
 import { builtTool, stampOf, TOOLS_BIN, TOOLS_DIR, type ToolName } from "../toolchain";
@@ -48,6 +48,12 @@ export function moduleDirectives(goMod: string): string {
   return out.join("\n");
 }
 
+/** The module cache is read-only; a copy of it must be writable to be cleaned up later. */
+function chmodTree(path: string): void {
+  execFileSync("chmod", ["-R", "u+w", path]);
+  chmodSync(path, 0o755);
+}
+
 function build(tool: UpstreamTool): void {
   const names = tool.binaries.map((b) => b.name as ToolName);
   if (!force && names.every((n) => builtTool(n) !== undefined)) {
@@ -58,13 +64,25 @@ function build(tool: UpstreamTool): void {
   const dir = join(TOOLS_DIR, "build", tool.module.replace(/[^A-Za-z0-9.-]/g, "_"));
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const info = JSON.parse(go(["mod", "download", "-json", `${tool.module}@${tool.moduleVersion}`], dir)) as { GoMod?: string; Error?: string };
-  if (info.GoMod === undefined) throw new Error(`go mod download ${tool.module}@${tool.moduleVersion}: ${info.Error ?? "no go.mod"}`);
+  const info = JSON.parse(go(["mod", "download", "-json", `${tool.module}@${tool.moduleVersion}`], dir)) as { GoMod?: string; Dir?: string; Error?: string };
+  if (info.GoMod === undefined || info.Dir === undefined) throw new Error(`go mod download ${tool.module}@${tool.moduleVersion}: ${info.Error ?? "no go.mod"}`);
   const upstreamMod = readFileSync(info.GoMod, "utf8");
   const goLine = /^go\s+(\S+)/m.exec(upstreamMod)?.[1] ?? "1.22";
+  let local = "";
+  if (tool.generatedAssets !== undefined && tool.generatedAssets.length > 0) {
+    // The pinned source, unchanged, plus the generated directories its //go:embed needs.
+    const src = join(dir, "src");
+    cpSync(info.Dir, src, { recursive: true });
+    chmodTree(src);
+    for (const asset of tool.generatedAssets) {
+      mkdirSync(join(src, asset), { recursive: true });
+      writeFileSync(join(src, asset, "index.html"), `<!doctype html><title>${tool.module} ${tool.version}</title><p>Built from the Go module by npm run tools: the web UI bundle is not part of the module; every API is.</p>\n`);
+    }
+    local = `\nreplace ${tool.module} => ./src\n`;
+  }
   writeFileSync(
     join(dir, "go.mod"),
-    `module sovereign.local/tools\n\ngo ${goLine}\n\nrequire ${tool.module} ${tool.moduleVersion}\n\n${moduleDirectives(upstreamMod)}\n`,
+    `module sovereign.local/tools\n\ngo ${goLine}\n\nrequire ${tool.module} ${tool.moduleVersion}\n\n${moduleDirectives(upstreamMod)}\n${local}`,
   );
   // A tools file keeps the main packages in the module graph for `go mod tidy`.
   writeFileSync(join(dir, "tools.go"), `//go:build tools\n\npackage tools\n\nimport (\n${tool.binaries.map((b) => `\t_ "${b.pkg}"`).join("\n")}\n)\n`);

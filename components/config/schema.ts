@@ -8,6 +8,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { CLOUDS, type Cloud, isRegionOf, regionInZone, zonesOf } from "./regions";
+import { DEPLOYED_VERSIONS } from "../versions";
 
 /** A Prometheus-style duration with a single unit (`48h`, `30d`, `2y`). */
 const DURATION = /^([1-9][0-9]*)(s|m|h|d|w|y)$/;
@@ -114,11 +115,11 @@ const pki = z
   });
 
 const versions = z.strictObject({
-  thanos: z.string().regex(/^v[0-9]+\.[0-9]+\.[0-9]+$/, { error: "expected a Thanos image tag like v0.42.4" }).default("v0.42.4"),
-  kubePrometheusStack: semver.default("88.5.3"),
-  loki: semver.default("18.11.0"),
-  alloy: semver.default("1.11.1"),
-  grafana: semver.default("12.11.1"),
+  thanos: z.string().regex(/^v[0-9]+\.[0-9]+\.[0-9]+$/, { error: "expected a Thanos image tag like v0.42.4" }).default(DEPLOYED_VERSIONS.thanos),
+  kubePrometheusStack: semver.default(DEPLOYED_VERSIONS.kubePrometheusStack),
+  loki: semver.default(DEPLOYED_VERSIONS.loki),
+  alloy: semver.default(DEPLOYED_VERSIONS.alloy),
+  grafana: semver.default(DEPLOYED_VERSIONS.grafana),
 });
 
 const retention = z
@@ -293,7 +294,7 @@ const common = {
     .default({}),
   egress: egress.default({ mode: "create", count: 2, addresses: [] }),
   pki: pki.default({ caValidityHours: 87600, caEarlyRenewalHours: 8760, leafValidityHours: 2160, leafEarlyRenewalHours: 720, rotateCa: false }),
-  versions: versions.default({ thanos: "v0.42.4", kubePrometheusStack: "88.5.3", loki: "18.11.0", alloy: "1.11.1", grafana: "12.11.1" }),
+  versions: versions.default({ ...DEPLOYED_VERSIONS }),
   retention: retention.default({ raw: "30d", fiveMinutes: "180d", oneHour: "2y", logs: "30d", local: "24h", noncurrentVersions: "7d" }),
   encryption: encryption.default({ mode: "provider" }),
   cluster: z.unknown(),
@@ -320,6 +321,43 @@ const spokeSchema = z.strictObject({
   kubeProxy: z.boolean().optional(),
 });
 
+/** An IPv4 CIDR the hub may expose Grafana to; the whole internet is refused. */
+const operatorCidr = cidr
+  .refine((v) => isIP(v.split("/")[0]) === 4, { error: "expected an IPv4 CIDR block like 198.51.100.0/24 (the load balancers are IPv4)" })
+  .refine((v) => Number(v.split("/")[1]) >= 8, { error: "expected the operators' own ranges (a prefix of /8 or longer), not the whole internet" });
+
+/**
+ * Grafana access: exposure to operator ranges only, TLS served by Grafana itself, SSO through
+ * generic OAuth (Grafana "Configure generic OAuth2 authentication"). `sso.clientSecret` must be
+ * set as a secret (`pulumi config set --secret --path grafana.sso.clientSecret`).
+ */
+const grafanaAccess = z.strictObject({
+  /** Ranges the Grafana LoadBalancer admits; empty: Grafana is not exposed (port-forward only). */
+  operatorCidrs: z.array(operatorCidr).default([]),
+  /** A kubernetes.io/tls Secret in the namespace with a certificate browsers trust; absent: a certificate from the hub CA. */
+  tls: z.strictObject({ existingSecret: dnsLabel.optional() }).default({}),
+  sso: z
+    .strictObject({
+      /** Label of the login button. */
+      name: z.string().min(1).default("SSO"),
+      authUrl: httpsUrl,
+      tokenUrl: httpsUrl,
+      /** The provider's OpenID UserInfo endpoint. */
+      apiUrl: httpsUrl,
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1),
+      scopes: z.array(z.string().regex(/^\S+$/, { error: "expected one scope without spaces" })).min(1).default(["openid", "email", "profile"]),
+      /** Only members of these groups may log in (needs groupsAttributePath). */
+      allowedGroups: z.array(z.string().min(1)).default([]),
+      /** JMESPath to the groups in the ID token or UserInfo (Entra ID: `groups`). */
+      groupsAttributePath: z.string().min(1).optional(),
+      /** JMESPath mapping claims to Viewer/Editor/Admin; absent: every user is a Viewer. */
+      roleAttributePath: z.string().min(1).optional(),
+    })
+    .refine((s) => s.allowedGroups.length === 0 || s.groupsAttributePath !== undefined, { error: "allowedGroups needs groupsAttributePath: Grafana reads the groups from that claim" })
+    .optional(),
+});
+
 const hubSchema = z.strictObject({
   ...common,
   role: z.literal("hub"),
@@ -327,6 +365,7 @@ const hubSchema = z.strictObject({
   spokes: z.array(stackName).default([]),
   endpoints: z.strictObject({ grafana: hostname, alertmanager: hostname }),
   alerting: alertingHub,
+  grafana: grafanaAccess.default({ operatorCidrs: [], tls: {} }),
 });
 
 export type AwsCluster = z.output<typeof awsCluster>;
@@ -539,6 +578,10 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
     }
   }
 
+  if (role === "hub" && values.grafana !== null && typeof values.grafana === "object" && (values.grafana as { sso?: unknown }).sso !== undefined && !ctx.secretKeys.has(`${NS}:grafana`)) {
+    // The OAuth client secret lands in a Kubernetes Secret only; in the stack file it must be ciphertext.
+    issues.push({ key: `${NS}:grafana.sso.clientSecret`, message: `must be a secret: pulumi config set --secret --path '${NS}:grafana.sso.clientSecret' ... -s ${ctx.stack}` });
+  }
   if (role === "hub" && Array.isArray(values.spokes)) {
     const seen = new Set<string>();
     values.spokes.forEach((s: unknown, i: number) => {

@@ -5,21 +5,54 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
+import { builtTool, runTool } from "../../toolchain";
 
 /** The reference folder: ../shared/reference next to the repository (CI clones it there too). */
 export const REFERENCE_DIR = [resolve(__dirname, "..", "..", "..", "shared", "reference"), resolve(process.cwd(), "..", "shared", "reference")].find((d) => existsSync(d)) ?? resolve(__dirname, "..", "..", "..", "shared", "reference");
 
 export type ThanosComponent = "query" | "store" | "compact" | "query-frontend" | "rule" | "sidecar";
 
-/** Every flag `thanos <component> --help` lists, with `--[no-]x` expanded to `--x` and `--no-x`. */
-export function thanosFlags(component: ThanosComponent): Set<string> {
-  const text = readFileSync(join(REFERENCE_DIR, "thanos-v0.42.4", `${component}.help.txt`), "utf8");
+const helpCache = new Map<ThanosComponent, string>();
+
+/**
+ * `thanos <component> --help` of the built, pinned binary (`npm run tools`). Without the
+ * binary (outside CI only) the transcribed help in ../shared/reference stands in, loudly.
+ */
+export function thanosHelp(component: ThanosComponent): string {
+  const known = helpCache.get(component);
+  if (known !== undefined) return known;
+  let text: string;
+  if (builtTool("thanos") !== undefined) {
+    const r = runTool("thanos", [component, "--help"]);
+    if (r.status !== 0) throw new Error(`thanos ${component} --help exited ${r.status}: ${r.output}`);
+    text = r.output;
+  } else {
+    if (process.env.CI === "true") throw new Error("thanos is not built in .tools/bin: .ci/run must run `npm run tools`");
+    process.stderr.write(`\n*** thanos not built (npm run tools): flags checked against the transcribed ${component}.help.txt ***\n\n`);
+    text = transcribedThanosHelp(component);
+  }
+  helpCache.set(component, text);
+  return text;
+}
+
+/** The help text transcribed into ../shared/reference from the v0.42.4 docs. */
+export function transcribedThanosHelp(component: ThanosComponent): string {
+  return readFileSync(join(REFERENCE_DIR, "thanos-v0.42.4", `${component}.help.txt`), "utf8");
+}
+
+/** Every flag a help text lists, with `--[no-]x` expanded to `--x` and `--no-x`. */
+export function helpFlags(text: string): Set<string> {
   const flags = new Set<string>();
   for (const m of text.matchAll(/^\s+(?:-[a-zA-Z], )?--(\[no-\])?([a-z0-9][a-z0-9.-]*)/gm)) {
     flags.add(`--${m[2]}`);
     if (m[1] !== undefined) flags.add(`--no-${m[2]}`);
   }
   return flags;
+}
+
+/** Every flag `thanos <component> --help` of the pinned binary lists. */
+export function thanosFlags(component: ThanosComponent): Set<string> {
+  return helpFlags(thanosHelp(component));
 }
 
 /** Flags of an argument list (`compact --a=b --c` → `--a`, `--c`). */
