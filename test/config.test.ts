@@ -112,6 +112,8 @@ describe("configuration messages: the project's own sentence, once per problem, 
   it("a malformed value shows what was found", () => {
     assert.match(only(validate("dev-01", (v) => { obj(v.retention).logs = "30 days"; }), "observability:retention.logs").message, /\(found "30 days"\)/);
     assert.match(only(validate("dev-01", (v) => { v.profile = "huge"; }), "observability:profile").message, /found "huge", expected one of small, medium, large/);
+    // Refinements (retention rules) carry no input in zod 4; the value is looked up at the key path.
+    assert.match(only(validate("dev-01", (v) => { obj(v.retention).raw = "1d"; }), "observability:retention.raw").message, /at least 40h.*\(found "1d"\)/);
   });
 
   it("a missing secret names the command that sets it and never prints secret values", () => {

@@ -491,6 +491,17 @@ const KIND: Record<string, string> = { string: "a string", object: "a map", arra
 interface MessageContext {
   stack: string;
   leaves: readonly string[];
+  /** The values validated: refinements report no input, so the value found is looked up here. */
+  root: Record<string, unknown>;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
 }
 
 /** The fix for a value that is not set: secrets have their own command, and are set leaf by leaf. */
@@ -506,7 +517,8 @@ function notSet(path: readonly PropertyKey[], ctx: MessageContext, expected: str
 
 /** One sentence per zod issue, in the project's words, with the value found. */
 function describe(issue: z.core.$ZodIssue, path: readonly PropertyKey[], ctx: MessageContext): string {
-  const input: unknown = issue.input;
+  // A refinement's issue carries the object it refined (or nothing), not the value at its path.
+  const input: unknown = issue.code === "custom" ? valueAt(ctx.root, path) : issue.input;
   if (issue.code === "invalid_type") {
     const kind = KIND[issue.expected] ?? issue.expected;
     return input === undefined ? notSet(path, ctx, kind) : `found ${found(path, input)}, expected ${kind}`;
@@ -543,7 +555,7 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
   }
   // reportInput: zod 4 leaves the offending value out of its issues unless asked.
   const parsed = schema.safeParse(role === "hub" || role === "spoke" ? values : { ...values, role: "spoke" }, { reportInput: true });
-  const messages: MessageContext = { stack: ctx.stack, leaves: secretLeaves(role === "hub" ? "hub" : "spoke", CLOUDS.find((c) => c === cloudValue) ?? "aws") };
+  const messages: MessageContext = { stack: ctx.stack, root: values, leaves: secretLeaves(role === "hub" ? "hub" : "spoke", CLOUDS.find((c) => c === cloudValue) ?? "aws") };
   // `cluster` and `network` are checked below against the schema of the stack's cloud, once.
   const ownChecks = new Set([`${NS}:role`, `${NS}:cluster`, `${NS}:network`]);
   if (!parsed.success) issues.push(...collect(parsed.error, messages).filter((i) => !ownChecks.has(i.key)));
