@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { parse, stringify } from "yaml";
-import { REPO_DIR, type StackRun } from "../offline";
+import { REPO_DIR, reveal, type StackRun } from "../offline";
 import { chartsDir, manifestsYaml, releasesOf, renderRelease, secretStrings, stackManifests, type Manifest, type StackManifests } from "../offline/manifests";
 import { toolPath } from "../toolchain";
 import { CrdValidator } from "./support/crds";
@@ -271,6 +271,38 @@ describe("the full manifest set of every example stack", { skip: helm.skipReason
     });
     const last = results[results.length - 1];
     assert.match(last, /field bucket_name not found in type/, last);
+  });
+
+  it("Loki and Alloy, as the charts render their configuration, keep every spoke's logs in its own bucket and cluster", () => {
+    for (const run of runs.filter((r) => r.role === "spoke")) {
+      const set = sets.get(run.stack);
+      assert.ok(set !== undefined);
+      const outputs = reveal(run.outputs) as { buckets: { logs: string }; region: string };
+      const loki = set.releases.find((r) => r.chart === "loki");
+      const alloy = set.releases.find((r) => r.chart === "alloy");
+      assert.ok(loki !== undefined && alloy !== undefined, `${run.stack} runs Loki and Alloy`);
+      const namespace = loki.namespace;
+      // loki chart 18.11.0 templates/config.yaml: the rendered Loki configuration is the
+      // `config.yaml` of the ConfigMap (or Secret) named after the release.
+      const cm = loki.manifests.find((m) => (m.kind === "ConfigMap" || m.kind === "Secret") && m.metadata.name === loki.release && isObject(m.data) && "config.yaml" in m.data);
+      assert.ok(cm !== undefined && isObject(cm.data), `${run.stack}: Loki config rendered`);
+      const raw = String(cm.data["config.yaml"]);
+      const config = parse(cm.kind === "Secret" ? Buffer.from(raw, "base64").toString("utf8") : raw) as Record<string, Record<string, unknown>>;
+      const text = JSON.stringify(config);
+      // Chunks, index and rules go to the spoke's own logs bucket, and to nothing else.
+      const buckets = [...text.matchAll(/"(?:bucketnames|bucket_name|container_name|bucket)":"([^"]+)"/g)].map((m) => m[1]);
+      assert.ok(buckets.length >= 2, `${run.stack}: Loki storage names its bucket (${text.slice(0, 200)})`);
+      assert.deepEqual([...new Set(buckets)], [outputs.buckets.logs.replace(/^.*\//, "")], `${run.stack}: Loki writes only its logs bucket`);
+      // Writers authenticate as the workload: no static key in the rendered configuration.
+      assert.doesNotMatch(text, /"(?:access_key_id|secret_access_key|account_key|service_account)":"[^"]/, `${run.stack}: no static credential in Loki's config`);
+      assert.equal(config.compactor.retention_enabled, true, `${run.stack}: retention is enforced by the compactor`);
+      // Alloy ships only to this cluster's Loki (alloy chart 1.11.1: `config.alloy` of the release's ConfigMap).
+      const alloyCm = alloy.manifests.find((m) => m.kind === "ConfigMap" && isObject(m.data) && "config.alloy" in m.data);
+      assert.ok(alloyCm !== undefined && isObject(alloyCm.data), `${run.stack}: Alloy config rendered`);
+      const urls = [...String(alloyCm.data["config.alloy"]).matchAll(/url\s*=\s*"([^"]+)"/g)].map((m) => new URL(m[1]));
+      assert.ok(urls.length >= 1, `${run.stack}: Alloy writes somewhere`);
+      for (const u of urls) assert.ok(u.hostname.endsWith(`.${namespace}.svc.cluster.local`), `${run.stack}: Alloy ships to ${u.href}, not this cluster's Loki`);
+    }
   });
 
   it("Grafana provisions, as the chart renders it, the global Thanos datasource and one Loki datasource per wired spoke with its CA and a client certificate", () => {
