@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { SECRET_LEAVES, isSecureLeaf, listStacks, readStackFile, validateStackConfig } from "../components/config";
 import { type CliIO, main } from "../fleet/cli";
+import { SPOKES_ENV, runStack } from "../offline";
 import { EXIT } from "../fleet/exit-codes";
 import { FakeRunner, type FakeOptions } from "./fixtures/fleet/fake-runner";
 import { DEV02_VALUES } from "./fixtures/fleet/values";
@@ -54,6 +55,14 @@ describe("example stacks carry no secure: values", () => {
     assert.equal((f.values.alerting as { forwardToHub: boolean }).forwardToHub, true, "plain values beside the secrets are kept");
     assert.ok(f.secretKeys.has("observability:kubeconfig") && f.secretKeys.has("observability:alerting"), "stood-in keys are still secret");
     assert.ok(validateStackConfig(f.values, { stack: "dev-01", secretKeys: f.secretKeys }).ok);
+  });
+
+  it("the real hub program runs offline on the stack file without secrets, the stand-ins kept secret", async () => {
+    const run = await runStack({ stack: "ops-01", env: { [SPOKES_ENV]: "" } });
+    assert.equal(run.error, undefined, run.error?.message);
+    assert.ok(run.resources.length > 0);
+    assert.deepEqual(run.standInSecrets, ["observability:alerting.deadMansSwitch.url", "observability:alerting.receivers.nonProd.url", "observability:alerting.receivers.prod.url", "observability:kubeconfig"]);
+    assert.ok(run.secretKeys.includes("observability:kubeconfig") && run.secretKeys.includes("observability:alerting"));
   });
 
   it("a set secret is read as set, not stood in for", () => {
