@@ -13,6 +13,8 @@ import { SECRET_LEAVES, isSecureLeaf, listStacks, readStackFile, validateStackCo
 import { type CliIO, main } from "../fleet/cli";
 import { SPOKES_ENV, runStack } from "../offline";
 import { EXIT } from "../fleet/exit-codes";
+import { terminalPrompt } from "../fleet/secrets";
+import { EventEmitter } from "node:events";
 import { FakeRunner, type FakeOptions } from "./fixtures/fleet/fake-runner";
 import { DEV02_VALUES } from "./fixtures/fleet/values";
 
@@ -142,6 +144,35 @@ describe("fleet secrets", () => {
     assert.equal(await main(["secrets", "-C", dir, "--from-file", `kubeconfig=${f}`], x), EXIT.USAGE);
     assert.match(x.err(), /--from-file sets the secrets of one stack/);
     assert.deepEqual(runner.secrets, []);
+  });
+});
+
+describe("the terminal prompt", () => {
+  /** A terminal as the prompt sees it: raw-mode switch, keystrokes as data events, and what is written back. */
+  function terminal(): { input: NodeJS.ReadStream; output: NodeJS.WriteStream; written: () => string; raw: boolean[]; type: (s: string) => void } {
+    const input = new EventEmitter() as unknown as NodeJS.ReadStream & { isTTY: boolean };
+    const raw: boolean[] = [];
+    let written = "";
+    Object.assign(input, { isTTY: true, setRawMode: (m: boolean) => { raw.push(m); return input; }, resume: () => input, pause: () => input });
+    const output = { write: (t: string) => { written += t; return true; } } as unknown as NodeJS.WriteStream;
+    return { input, output, written: () => written, raw, type: (s) => void input.emit("data", Buffer.from(s)) };
+  }
+
+  it("reads a value in raw mode without echoing it, honouring backspace", async () => {
+    const t = terminal();
+    const answer = terminalPrompt(t.input, t.output)("dev-01 observability:alerting.receiver.url: ");
+    t.type("https://hooks.example.invalid/tokenX");
+    t.type("\u007f");
+    t.type("Y\r");
+    assert.equal(await answer, "https://hooks.example.invalid/tokenY");
+    assert.equal(t.written(), "dev-01 observability:alerting.receiver.url: \n", "only the question is written, never a typed character");
+    assert.deepEqual(t.raw, [true, false], "raw mode is switched off again");
+  });
+
+  it("refuses without a terminal, pointing at --from-file", async () => {
+    const t = terminal();
+    Object.assign(t.input, { isTTY: false });
+    await assert.rejects(terminalPrompt(t.input, t.output)("q: "), /--prompt needs a terminal; without one use --from-file key=path/);
   });
 });
 
