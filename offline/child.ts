@@ -5,21 +5,12 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { RecordingMonitor } from "./monitor";
+import { installMonitor, waitForRPCs } from "./sdk-adapter";
 import { invokeTable, outputTable, fallbackOutputs } from "./outputs";
 import type { MockContext } from "./outputs/types";
 import { hexOf } from "./outputs/types";
 import { reveal, SIG_KEY, SECRET_SIG, secretValue } from "./values";
 import type { ChildJob, ChildResult, StackReferenceData } from "./protocol";
-
-interface SettingsModule {
-  setMockOptions(monitor: unknown, project?: string, stack?: string, preview?: boolean, organization?: string): void;
-}
-interface StateModule {
-  getStore(): Record<string, unknown>;
-}
-interface RpcWaiter {
-  waitForRPCs(): Promise<void>;
-}
 
 function configEnv(job: ChildJob): { config: Record<string, string>; secretKeys: string[] } {
   const config: Record<string, string> = {};
@@ -106,16 +97,8 @@ async function main(): Promise<void> {
       return fn({ token: args.token, inputs: reveal(args.inputs) as Record<string, unknown>, providerInputs: reveal(providerInputs) as Record<string, unknown> }, ctx);
     },
   };
-  await pulumi.runtime.setMocks(mocks, job.project, job.stack, false, job.organization);
-  // setMocks enables secrets, resource references etc. in the runtime store; swapping in the
-  // recording monitor resets the options, so the same features are enabled again after it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const store = (require("@pulumi/pulumi/runtime/state") as StateModule).getStore();
-  const features = { ...store };
-  monitor = new RecordingMonitor(mocks);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (require("@pulumi/pulumi/runtime/settings") as SettingsModule).setMockOptions(monitor, job.project, job.stack, false, job.organization);
-  for (const [k, v] of Object.entries(features)) if (k.startsWith("supports")) (store as Record<string, unknown>)[k] = v;
+  monitor = await installMonitor(mocks, (m) => new RecordingMonitor(m), { project: job.project, stack: job.stack, organization: job.organization });
+  const recorder = monitor;
 
   const result: ChildResult = { stack: job.stack, resources: [], outputs: {} };
   const failures: string[] = [];
@@ -126,15 +109,14 @@ async function main(): Promise<void> {
     const program = require(job.programPath) as () => Promise<Record<string, unknown>>;
     const outputs = await program();
     result.outputs = (await resolveDeep(outputs)) as Record<string, unknown>;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    await (require("@pulumi/pulumi/runtime/settings") as RpcWaiter).waitForRPCs();
-    while (monitor.pending() > 0) await new Promise((r) => setTimeout(r, 5));
+    await waitForRPCs();
+    while (recorder.pending() > 0) await new Promise((r) => setTimeout(r, 5));
   } catch (e) {
     const err = e as Error;
     result.error = { name: err.name, message: err.message };
   }
   if (failures.length > 0 && result.error === undefined) result.error = { name: "Error", message: failures.join("\n") };
-  result.resources = monitor.recorded;
+  result.resources = recorder.recorded;
   writeFileSync(job.resultPath, JSON.stringify(result));
 }
 

@@ -1,29 +1,10 @@
 /**
  * A mock monitor that records what the real engine would see: every resource with its
  * raw inputs (secrets still marked) and the options that matter for data safety.
- * Pulumi's own MockMonitor hands mocks neither `protect` nor `retainOnDelete`.
+ * Pulumi's own MockMonitor hands mocks neither `protect` nor `retainOnDelete`; the SDK internals
+ * this needs are in ./sdk-adapter.ts.
  */
-import { MockMonitor, type Mocks } from "@pulumi/pulumi/runtime/mocks";
-
-/** The getters of a RegisterResourceRequest this recorder reads. */
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getParent(): string;
-  getCustom(): boolean;
-  getProtect(): boolean;
-  getRetainondelete(): boolean;
-  getDependenciesList(): string[];
-  getProvider(): string;
-  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
-  getAdditionalsecretoutputsList(): string[];
-}
-
-interface RegisterResponse {
-  getUrn(): string;
-  getId(): string;
-  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
-}
+import { MockMonitor, type Mocks, type RegisterResourceRequestView as RegisterRequest, type RegisterResourceResponseView as RegisterResponse } from "./sdk-adapter";
 
 type Callback = (err: unknown, response: unknown) => void;
 
