@@ -23,7 +23,8 @@ import { KPS_REF, ALLOY_REF, LOKI_REF } from "./support/charts";
 import { inputs, ofType, realFleet, runOf, stackConfig, type RealFleet } from "./support/fleet";
 import { unknownThanosFlags } from "./support/reference";
 import { requireTool } from "./support/tools";
-import type { RecordedResource, StackRun } from "../offline";
+import { REPO_DIR, type RecordedResource, type StackRun } from "../offline";
+import { stackManifests, type Manifest } from "../offline/manifests";
 import type { SpokeConfig } from "../components/config";
 
 type Obj = Record<string, unknown>;
@@ -387,6 +388,80 @@ describe("the real thanos v0.42.4 query dials the planned endpoint config", () =
       assert.ok(endpointConfigProblems(parse("endpoints:\n  - address: dnssrv+_grpc._tcp.x.svc.cluster.local\n    strict: true\n")).length === 1, "the validator flags it too");
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the rendered charts agree (pinned helm template of the planned releases)", () => {
+  const helm = requireTool("helm");
+  const rendered = new Map<string, Manifest[]>();
+  const manifestsOf = (stack: string): Manifest[] => {
+    let m = rendered.get(stack);
+    if (m === undefined) {
+      const set = stackManifests(run(stack), { repoDir: REPO_DIR });
+      assert.deepEqual(set.errors, [], `${stack}: every release renders`);
+      m = set.all.map((x) => x.manifest);
+      rendered.set(stack, m);
+    }
+    return m;
+  };
+
+  /**
+   * The `job` each ServiceMonitor target gets: the Service's `jobLabel` label, else its name
+   * (prometheus-operator v0.93.1 ServiceMonitor CRD `spec.jobLabel`), then the endpoint's
+   * `replace` relabelings of `job` (Loki's `jobPrefix`).
+   */
+  function producedJobs(ms: readonly Manifest[]): Set<string> {
+    const jobs = new Set<string>();
+    // Plus the one Service every cluster has: the API server's `default/kubernetes`, labelled
+    // component=apiserver, provider=kubernetes by kube-apiserver itself (kubernetes/kubernetes
+    // pkg/controlplane/controller/kubernetesservice), which kube-prometheus-stack's apiserver
+    // ServiceMonitor selects (values.yaml kubeApiServer.serviceMonitor.selector).
+    const builtin: Manifest = { apiVersion: "v1", kind: "Service", metadata: { name: "kubernetes", namespace: "default", labels: { component: "apiserver", provider: "kubernetes" } } };
+    const services = [...ms.filter((m) => m.kind === "Service"), builtin];
+    for (const sm of ms.filter((m) => m.kind === "ServiceMonitor")) {
+      const spec = sm.spec as Obj;
+      const match = (at(spec, "selector.matchLabels") as Record<string, string> | undefined) ?? {};
+      const exprs = (at(spec, "selector.matchExpressions") as { key: string; operator: string; values?: string[] }[] | undefined) ?? [];
+      const names = (at(spec, "namespaceSelector.matchNames") as string[] | undefined) ?? [];
+      const anyNs = at(spec, "namespaceSelector.any") === true;
+      for (const svc of services) {
+        const labels = svc.metadata.labels ?? {};
+        const ns = svc.metadata.namespace ?? "";
+        if (!anyNs && (names.length > 0 ? !names.includes(ns) : ns !== sm.metadata.namespace)) continue;
+        if (!Object.entries(match).every(([k, v]) => labels[k] === v)) continue;
+        if (!exprs.every((e) => (e.operator === "NotIn" ? !(e.values ?? []).includes(labels[e.key] ?? "") : e.operator === "In" ? (e.values ?? []).includes(labels[e.key] ?? "") : e.operator === "Exists" ? e.key in labels : !(e.key in labels)))) continue;
+        const jobLabel = spec.jobLabel as string | undefined;
+        for (const ep of (spec.endpoints as Obj[] | undefined) ?? []) {
+          let job = jobLabel !== undefined && labels[jobLabel] !== undefined ? labels[jobLabel] : svc.metadata.name;
+          for (const rl of (ep.relabelings as Obj[] | undefined) ?? []) {
+            if (rl.targetLabel === "job" && (rl.action ?? "replace") === "replace" && JSON.stringify(rl.sourceLabels) === '["job"]') job = String(rl.replacement).replace("$1", job);
+          }
+          jobs.add(job);
+        }
+      }
+    }
+    return jobs;
+  }
+
+  it("every job of the scrape table is a job a rendered or typed ServiceMonitor really produces", { skip: helm.skipReason }, () => {
+    for (const stack of SPOKES) {
+      const c = spokeConfig(stack);
+      const jobs = producedJobs(manifestsOf(stack));
+      const table = spokeScrapes({ namespace: c.namespace, lokiMode: c.loki.mode, spokeQuery: c.queryPath === "spoke-query", kubeProxy: kubeProxyScraped(c) });
+      for (const s of table) assert.ok(jobs.has(s.job), `${stack}: table job ${s.job} is not produced (produced: ${[...jobs].sort().join(", ")})`);
+    }
+  });
+
+  it("the sidecars' discovery Service renders headless; no KubeProxyDown where kube-proxy is not scraped; InfoInhibitor is rendered", { skip: helm.skipReason }, () => {
+    for (const stack of SPOKES) {
+      const ms = manifestsOf(stack);
+      const disc = ms.filter((m) => m.kind === "Service" && m.metadata.name.endsWith("-thanos-discovery"));
+      assert.equal(disc.length, 1);
+      assert.equal(at(disc[0].spec, "clusterIP"), "None");
+      const alerts = ms.filter((m) => m.kind === "PrometheusRule").flatMap((m) => ((at(m.spec, "groups") as RuleGroup[] | undefined) ?? []).flatMap((g) => g.rules.flatMap((r) => ("alert" in r ? [r.alert] : []))));
+      assert.ok(alerts.includes("InfoInhibitor"), `${stack}: the chart's InfoInhibitor is deployed, so its routing matters`);
+      assert.equal(alerts.includes("KubeProxyDown"), kubeProxyScraped(spokeConfig(stack)), `${stack}: KubeProxyDown only where kube-proxy is scraped`);
     }
   });
 });
