@@ -112,6 +112,9 @@ describe("configuration messages: the project's own sentence, once per problem, 
   it("a malformed value shows what was found", () => {
     assert.match(only(validate("dev-01", (v) => { obj(v.retention).logs = "30 days"; }), "observability:retention.logs").message, /\(found "30 days"\)/);
     assert.match(only(validate("dev-01", (v) => { v.profile = "huge"; }), "observability:profile").message, /found "huge", expected one of small, medium, large/);
+    assert.equal(only(validate("dev-01", (v) => { obj(v.egress).count = 0; }), "observability:egress.count").message, "found 0, expected at least 1");
+    assert.equal(only(validate("dev-01", (v) => { obj(v.network).publicSubnetIds = []; }), "observability:network.publicSubnetIds").message, "found a list of 0, expected a list of at least 1 item(s)");
+    assert.match(only(validate("dev-01", (v) => { v.tags = { Cost: "x" }; }), "observability:tags.Cost").message, /^key "Cost" is not allowed: tag keys must be lowercase/);
     // Refinements (retention rules) carry no input in zod 4; the value is looked up at the key path.
     assert.match(only(validate("dev-01", (v) => { obj(v.retention).raw = "1d"; }), "observability:retention.raw").message, /at least 40h.*\(found "1d"\)/);
   });

@@ -527,6 +527,16 @@ function describe(issue: z.core.$ZodIssue, path: readonly PropertyKey[], ctx: Me
     const allowed = issue.values.map(String).join(", ");
     return input === undefined ? notSet(path, ctx, `one of ${allowed}`) : `found ${found(path, input)}, expected one of ${allowed}`;
   }
+  // zod's own wording ("Too small: expected number to be >=1") is replaced; a message the schema wrote is kept.
+  if ((issue.code === "too_small" || issue.code === "too_big") && /^Too (small|big)/.test(issue.message)) {
+    const bound = `${issue.code === "too_small" ? "at least" : "at most"} ${String(issue.code === "too_small" ? issue.minimum : issue.maximum)}`;
+    const what = issue.origin === "array" ? `a list of ${bound} item(s)` : issue.origin === "string" ? `${bound} character(s)` : bound;
+    return `found ${found(path, input)}, expected ${what}`;
+  }
+  if (issue.code === "invalid_key") {
+    const inner = issue.issues[0]?.message;
+    return `key ${found(path.slice(0, -1), path[path.length - 1])} is not allowed${inner !== undefined ? `: ${inner}` : ""}`;
+  }
   if (input === undefined || (input !== null && typeof input === "object")) return issue.message;
   return `${issue.message} (found ${found(path, input)})`;
 }
