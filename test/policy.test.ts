@@ -12,6 +12,7 @@ import { allPolicies } from "../policy/policies";
 import { packConfigFor } from "../policy/stack-config";
 import type { RecordedResource, StackRun } from "../offline";
 import { secretValue } from "../offline/values";
+import { stringify } from "yaml";
 
 const REPO = join(__dirname, "..");
 const URN = (type: string, name: string): string => `urn:pulumi:t::sovereign-observability::${type}::${name}`;
@@ -126,6 +127,18 @@ function pki(edit: { keyAlg?: Record<string, unknown>; caUses?: string[]; leafUs
 
 function service(spec: Record<string, unknown>): RecordedResource[] {
   return [rec("kubernetes:core/v1:Service", "thanos-lb", { metadata: { name: "thanos-lb" }, spec: { type: "LoadBalancer", ...spec } })];
+}
+
+/**
+ * A Thanos Query endpoints ConfigMap discovering the sidecars through DNS; `fixed`: their TLS in
+ * default_client_config (what Thanos v0.42.4 applies to DNS-discovered addresses), else in the
+ * entry's own client_config (ignored by Thanos: a plaintext dial).
+ */
+function endpointsConfigMap(fixed: boolean): RecordedResource[] {
+  const tls = { tls_config: { enabled: true, cert_file: "/c/tls.crt", key_file: "/c/tls.key", ca_file: "/c/ca.crt" }, server_name: "kps-thanos-discovery.observability.svc" };
+  const entry = { address: "dnssrv+_grpc._tcp.kps-thanos-discovery.observability.svc.cluster.local", strict: false, group: false };
+  const doc = fixed ? { default_client_config: tls, endpoints: [entry] } : { endpoints: [{ ...entry, client_config: tls }] };
+  return [rec("kubernetes:core/v1:ConfigMap", "thanos-query-endpoints", { metadata: { name: "thanos-query-endpoints" }, data: { "endpoints.yaml": stringify(doc) } })];
 }
 
 const STORE_IMAGE = "quay.io/thanos/thanos:v0.42.4";
@@ -244,6 +257,7 @@ const CASES: Record<string, Case> = {
   "mtls-ecdsa-p256": { compliant: pki(), violating: pki({ keyAlg: { algorithm: "RSA", rsaBits: 2048 } }), config: SPOKE },
   "mtls-certificate-usages": { compliant: pki(), violating: pki({ leafUses: ["digital_signature", "server_auth", "client_auth"], dnsNames: [], caUses: ["digital_signature"] }), config: SPOKE },
   "loadbalancer-source-ranges": { compliant: service({ loadBalancerSourceRanges: ["198.51.100.7/32"] }), violating: service({}), config: SPOKE },
+  "thanos-dns-endpoints-no-per-endpoint-tls": { compliant: endpointsConfigMap(true), violating: endpointsConfigMap(false), config: SPOKE },
 };
 
 /** A stack run holding exactly these resources. */

@@ -118,7 +118,7 @@ const ENDPOINTS_FILE = "endpoints.yaml";
 export const dnsEndpointsWithoutPerEndpointTls: ResourceValidationPolicy = {
   name: "thanos-dns-endpoints-no-per-endpoint-tls",
   description:
-    "DNS-discovered endpoints without per-endpoint TLS: an endpoint config (ConfigMap key endpoints.yaml) gives no dns+/dnssrv+/dnssrvnoa+ entry its own client_config (Thanos dials those with default_client_config only) and marks none strict (Thanos refuses it).",
+    "DNS-discovered endpoints without per-endpoint TLS: an endpoint config (ConfigMap key endpoints.yaml) gives no dns+/dnssrv+/dnssrvnoa+ entry its own client_config (Thanos dials those with default_client_config only) and marks none strict (Thanos refuses it) (SECURITY-CHECKLIST mTLS, client side of the endpoint config).",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== T.k8sConfigMap) return;
