@@ -5,6 +5,7 @@
 import { X509Certificate } from "node:crypto";
 import type { StackRun } from "./index";
 import { display, reveal } from "./values";
+import type { PolicedFlowTable } from "../components/exposure/flows";
 
 /** The plan document of one stack. */
 export interface StackPlanDocument {
@@ -145,6 +146,8 @@ export function fleetMarkdown(runs: readonly StackRun[], extraSections: readonly
   }
   out.push("```", "");
 
+  out.push(...flowsSection(runs));
+
   for (const section of extraSections) out.push(section, "");
 
   out.push("## Stacks", "");
@@ -154,4 +157,45 @@ export function fleetMarkdown(runs: readonly StackRun[], extraSections: readonly
     out.push("| type | count |", "|---|---|", ...counts(r), "", "<details><summary>resource tree</summary>", "", ...tree(r), "", "</details>", "");
   }
   return `${out.join("\n")}\n`;
+}
+
+/**
+ * The declared flow table of a run: the resolved input of its `sovereign:exposure:FlowPolicies`
+ * component, i.e. the very table its NetworkPolicies were rendered from. Undefined when the
+ * stack registered none (it failed before).
+ */
+export function flowTableOf(run: Pick<StackRun, "resources">): PolicedFlowTable | undefined {
+  const c = run.resources.find((r) => r.type === "sovereign:exposure:FlowPolicies");
+  if (c === undefined) return undefined;
+  const table = obj(reveal(c.inputs)).table;
+  if (typeof table !== "object" || table === null || !Array.isArray((table as { flows?: unknown }).flows)) return undefined;
+  return table as PolicedFlowTable;
+}
+
+/** `## Network flows`: every declared flow per stack, the isolated pods and the pods left unrestricted. */
+function flowsSection(runs: readonly StackRun[]): string[] {
+  const out = [
+    "## Network flows",
+    "",
+    "Declared in `components/exposure/flows.ts`; each stack's NetworkPolicies are rendered from its table, and the flow check (`components/exposure/flows-check.ts`) fails on a declared flow the policies block or anything they admit that is not declared.",
+    "",
+  ];
+  const cell = (v: string): string => v.replace(/\|/g, "\\|");
+  const sel = (s: Record<string, string>): string => Object.entries(s).map(([k, v]) => `${k}=${v}`).join(",");
+  for (const r of runs) {
+    const t = flowTableOf(r);
+    if (t === undefined) continue;
+    out.push(`### ${r.stack} (${t.role}, namespace ${t.namespace})`, "", `Isolated (ingress policy \`<name>-ingress\`): ${t.targets.map((x) => `${x.what} (\`${x.name}\`)`).join(", ")}.`, "");
+    out.push("| flow | from | to | port | why |", "|---|---|---|---|---|");
+    const legend = new Map<string, string>();
+    for (const f of t.flows) {
+      const from = f.from.kind === "pods" ? `pods: ${f.from.what}` : `${f.from.what}: ${f.from.cidrs.join(", ")}`;
+      if (f.from.kind === "pods") legend.set(f.from.what, sel(f.from.selector));
+      legend.set(f.to.what, sel(f.to.selector));
+      out.push(`| ${f.id} | ${cell(from)} | ${cell(f.to.what)} | ${f.port}/${f.protocol} | ${cell(f.description)} |`);
+    }
+    out.push("", "Pods by label selector:", "", ...[...legend].map(([what, s]) => `- ${what}: \`${s}\``));
+    out.push("", "Unrestricted (no ingress policy, in-cluster only):", "", ...t.unrestricted.map((u) => `- ${u.what} (\`${sel(u.selector)}\`): ${u.reason}`), "");
+  }
+  return out;
 }

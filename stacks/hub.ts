@@ -6,6 +6,7 @@ import type { HubConfig } from "../components/config";
 import { CONTRACT_VERSION, readSpoke, selectSpokes, SPOKES_ENV, type SpokeView } from "../components/contracts";
 import { HUB_ALERTMANAGER, SERVICE_ACCOUNTS } from "../components/endpoints";
 import { ExposedEndpoint } from "../components/exposure";
+import { FLOW_PORTS, FlowPolicies, POD_SELECTORS } from "../components/exposure/flows";
 import { stackFoundation } from "../components/foundation";
 import { k8sLabels } from "../components/labels";
 import { caBundle, tlsSecret } from "../components/pki";
@@ -46,6 +47,12 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
   tlsSecret(HUB_SECRETS.queryClientTls, { namespace: ns, certificate: queryClient, trustedCaPem: spokeCas, labels: k8sLabels(config, "thanos") }, k8sOpts);
   tlsSecret("grafana-client-tls", { namespace: ns, certificate: grafanaClient, trustedCaPem: spokeCas, labels: k8sLabels(config, "grafana") }, k8sOpts);
   tlsSecret(HUB_SECRETS.alertmanagerTls, { namespace: ns, certificate: alertmanagerServer, trustedCaPem: spokeCas, labels: k8sLabels(config, "alertmanager") }, k8sOpts);
+  // Grafana serves HTTPS itself: the operator's own certificate, or one from the hub CA.
+  const grafanaTlsSecret = config.grafana.tls.existingSecret ?? HUB_SECRETS.grafanaTls;
+  if (config.grafana.tls.existingSecret === undefined) {
+    const grafanaServer = pki.issue(`${config.stack}-grafana-server`, { usage: "server", commonName: config.endpoints.grafana, dnsNames: [config.endpoints.grafana] });
+    tlsSecret(HUB_SECRETS.grafanaTls, { namespace: ns, certificate: grafanaServer, trustedCaPem: pki.trustBundle, labels: k8sLabels(config, "grafana") }, k8sOpts);
+  }
 
   new HubWorkloads(`${config.stack}-workloads`, {
     config,
@@ -53,6 +60,7 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
     writerObjstore: storage.writerObjstore,
     identities: storage.workloadIdentityOutput ?? storage.workloadIdentity,
     grafanaClient: { certPem: grafanaClient.certPem, keyPem: grafanaClient.privateKeyPem },
+    grafanaTlsSecret,
   }, { providers: [cluster.provider], dependsOn: [cluster, storage] });
 
   const forwarders = spokes.filter((s) => s.exposed).flatMap((s) => s.egressIps);
@@ -63,11 +71,26 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
       selector: { ...HUB_ALERTMANAGER.selector },
       ports: [{ name: "https", port: HUB_ALERTMANAGER.port, targetPort: HUB_ALERTMANAGER.targetPort }],
       allowedIps: forwarders,
-      clusterCidrs: config.network.cidrs,
       annotations: cloud.loadBalancerAnnotations(),
-      allowSameNamespace: true,
     }, { providers: [cluster.provider], dependsOn: [cluster] });
   }
+  const operatorCidrs = config.grafana.operatorCidrs;
+  if (operatorCidrs.length > 0) {
+    new ExposedEndpoint("grafana-operators", {
+      namespace: ns,
+      labels: k8sLabels(config, "grafana"),
+      selector: { ...POD_SELECTORS.grafana },
+      ports: [{ name: "https", port: 443, targetPort: FLOW_PORTS.grafana }],
+      allowedIps: operatorCidrs,
+      annotations: cloud.loadBalancerAnnotations(),
+    }, { providers: [cluster.provider], dependsOn: [cluster] });
+  }
+  // Every NetworkPolicy of the hub, from its declared flow table (components/exposure/flows.ts).
+  new FlowPolicies(`${config.stack}-flows`, {
+    role: "hub",
+    labels: k8sLabels(config, "network"),
+    params: { namespace: ns, spokeEgressIps: forwarders, clusterCidrs: config.network.cidrs, operatorCidrs },
+  }, { providers: [cluster.provider], dependsOn: [cluster] });
 
   return {
     contractVersion: CONTRACT_VERSION,

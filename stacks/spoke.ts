@@ -8,6 +8,7 @@ import type { SpokeConfig } from "../components/config";
 import { CONTRACT_VERSION, readHub } from "../components/contracts";
 import { LOKI_GATEWAY, SERVICE_ACCOUNTS, THANOS_QUERY } from "../components/endpoints";
 import { ExposedEndpoint } from "../components/exposure";
+import { FlowPolicies } from "../components/exposure/flows";
 import { stackFoundation } from "../components/foundation";
 import { externalLabels, k8sLabels } from "../components/labels";
 import { caBundle, tlsSecret } from "../components/pki";
@@ -72,23 +73,28 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
   if (hub !== undefined) {
     tlsSecret(SPOKE_SECRETS.hubAlertmanagerClientTls, { namespace: ns, certificate: alertClient, trustedCaPem: hub.alertmanager.caPem, labels: k8sLabels(config, "prometheus") }, k8sOpts);
 
-    const exposure = { namespace: ns, allowedIps: hub.egressIps, clusterCidrs: config.network.cidrs, annotations: cloud.loadBalancerAnnotations() };
+    const exposure = { namespace: ns, allowedIps: hub.egressIps, annotations: cloud.loadBalancerAnnotations() };
     new ExposedEndpoint("thanos-query-hub", {
       ...exposure,
       labels: k8sLabels(config, "thanos"),
       selector: { ...THANOS_QUERY.selector },
       ports: [{ name: "grpc", port: THANOS_QUERY.port, targetPort: THANOS_QUERY.port }],
-      allowSameNamespace: false,
     }, { providers: [cluster.provider], dependsOn: [cluster] });
     new ExposedEndpoint("loki-gateway-hub", {
       ...exposure,
       labels: k8sLabels(config, "loki"),
       selector: { ...LOKI_GATEWAY.selector },
       ports: [{ name: "https", port: LOKI_GATEWAY.port, targetPort: LOKI_GATEWAY.targetPort }],
-      // The node agent pushes from this namespace.
-      allowSameNamespace: true,
     }, { providers: [cluster.provider], dependsOn: [cluster] });
   }
+  // Every NetworkPolicy of the spoke, from its declared flow table (components/exposure/flows.ts):
+  // the hub reaches the query and the gateway; in the cluster only the declared pods reach Loki
+  // (Alloy pushes to Loki's write path directly, not through the gateway).
+  new FlowPolicies(`${config.stack}-flows`, {
+    role: "spoke",
+    labels: k8sLabels(config, "network"),
+    params: { namespace: ns, lokiMode: config.loki.mode, spokeQuery: config.queryPath === "spoke-query", hubEgressIps: hub?.egressIps, clusterCidrs: config.network.cidrs },
+  }, { providers: [cluster.provider], dependsOn: [cluster] });
 
   return {
     contractVersion: CONTRACT_VERSION,

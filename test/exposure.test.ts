@@ -1,10 +1,13 @@
 /**
  * Allowlisted exposure renderers: source ranges are exactly the peers' egress addresses,
- * and nothing is exposed without a peer.
+ * and nothing is exposed without a peer. The NetworkPolicies behind them are rendered from the
+ * flow table and judged in test/flows.test.ts (the old per-endpoint policy renderer, which
+ * admitted every pod of the namespace on the Loki gateway and dropped the hub's alert paths,
+ * is gone).
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { renderLoadBalancerService, renderNetworkPolicy } from "../components/exposure";
+import { renderLoadBalancerService } from "../components/exposure";
 
 const base = {
   name: "thanos-query-hub",
@@ -29,18 +32,9 @@ describe("LoadBalancer service", () => {
   });
 });
 
-describe("NetworkPolicy", () => {
-  it("admits the peers, the cluster ranges and nothing else, on the endpoint's ports", () => {
-    const np = renderNetworkPolicy({ name: "p", namespace: "observability", labels: {}, podSelector: base.selector, ports: [10901], allowedIps: ["198.51.100.4"], clusterCidrs: ["10.20.0.0/16"], allowSameNamespace: false });
-    assert.deepEqual(np.spec.policyTypes, ["Ingress"]);
-    assert.equal(np.spec.ingress.length, 1);
-    assert.deepEqual(np.spec.ingress[0].from, [{ ipBlock: { cidr: "198.51.100.4/32" } }, { ipBlock: { cidr: "10.20.0.0/16" } }]);
-    assert.deepEqual(np.spec.ingress[0].ports, [{ protocol: "TCP", port: 10901 }]);
-    assert.deepEqual(np.spec.podSelector.matchLabels, base.selector);
-  });
-
-  it("admits same-namespace clients only when asked (the log agent pushing to Loki)", () => {
-    const np = renderNetworkPolicy({ name: "p", namespace: "o", labels: {}, podSelector: {}, ports: [8443], allowedIps: [], clusterCidrs: [], allowSameNamespace: true });
-    assert.deepEqual(np.spec.ingress[0].from, [{ podSelector: {} }]);
+describe("LoadBalancer service: operator ranges", () => {
+  it("keeps a configured CIDR as it is and turns a bare address into its /32", () => {
+    const svc = renderLoadBalancerService({ ...base, allowedIps: ["198.51.100.0/24", "203.0.113.9"] });
+    assert.deepEqual(svc.spec.loadBalancerSourceRanges, ["198.51.100.0/24", "203.0.113.9/32"]);
   });
 });

@@ -126,6 +126,7 @@ function grafanaFor(h: HubConfig, spokes: readonly SpokeConfig[]): HelmValues {
     clientTls: { certPem: PEM("grafana client"), keyPem: "-----BEGIN PRIVATE KEY-----\nZ3JhZmFuYQ==\n-----END PRIVATE KEY-----\n" },
     spokes: gs,
     spokeNamespace: "observability",
+    tlsSecret: "grafana-tls",
   });
 }
 
@@ -428,7 +429,7 @@ describe("grafana 12.11.1 (hub)", () => {
   it("a spoke listed twice or a plain-HTTP Loki is refused", () => {
     const s = spokes[0];
     const base = { name: s.stack, environment: s.environment, loki: { url: `https://${s.endpoints.loki}`, serverName: s.endpoints.loki, caPem: "x", basicAuthUser: "u", basicAuthPassword: "p" } };
-    const params = { profile: "small" as const, admin: { existingSecret: "a", userKey: "u", passwordKey: "p" }, rootUrl: "https://g", queryFrontendUrl: "http://q:10902", clientTls: { certPem: "c", keyPem: "k" }, spokeNamespace: "observability" };
+    const params = { profile: "small" as const, admin: { existingSecret: "a", userKey: "u", passwordKey: "p" }, rootUrl: "https://g", queryFrontendUrl: "http://q:10902", clientTls: { certPem: "c", keyPem: "k" }, spokeNamespace: "observability", tlsSecret: "grafana-tls" };
     assert.throws(() => grafanaValues({ ...params, spokes: [base, base] }), /listed twice/);
     assert.throws(() => grafanaValues({ ...params, spokes: [{ ...base, loki: { ...base.loki, url: "http://loki" } }] }), /https/);
   });

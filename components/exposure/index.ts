@@ -1,8 +1,8 @@
 /**
  * Allowlisted exposure: a LoadBalancer Service whose source ranges are exactly the peer's
- * static egress addresses, and a NetworkPolicy admitting only those peers (plus the
- * cluster's own ranges, where load-balancer health checks and in-cluster clients come from).
- * An endpoint with no peer is not exposed at all.
+ * static egress addresses (or the configured operator ranges). The NetworkPolicy behind it is
+ * not rendered here but from the stack's flow table ({@link ./flows}), which declares the same
+ * peers. An endpoint with no peer is not exposed at all.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -20,7 +20,7 @@ export interface LoadBalancerParams {
   labels: Record<string, string>;
   selector: Record<string, string>;
   ports: readonly ExposedPort[];
-  /** Peer egress addresses (IPv4, no prefix). */
+  /** Peer egress addresses (IPv4; a bare address is a /32) or CIDRs. */
   allowedIps: readonly string[];
   /** Cloud-specific annotations for a public load balancer. */
   annotations: Record<string, string>;
@@ -47,18 +47,6 @@ export interface ServiceManifest {
   };
 }
 
-/** A rendered ingress NetworkPolicy (plain data). */
-export interface NetworkPolicyManifest {
-  apiVersion: "networking.k8s.io/v1";
-  kind: "NetworkPolicy";
-  metadata: Meta;
-  spec: {
-    podSelector: { matchLabels: Record<string, string> };
-    policyTypes: ["Ingress"];
-    ingress: { from: ({ ipBlock: { cidr: string } } | { podSelector: Record<string, never> })[]; ports: { protocol: "TCP"; port: number }[] }[];
-  };
-}
-
 /** Renders the LoadBalancer Service of an endpoint; throws when no peer is allowed. */
 export function renderLoadBalancerService(p: LoadBalancerParams): ServiceManifest {
   if (p.allowedIps.length === 0) throw new Error(`service ${p.name}: refusing to expose an endpoint with no allowed source`);
@@ -70,43 +58,9 @@ export function renderLoadBalancerService(p: LoadBalancerParams): ServiceManifes
       type: "LoadBalancer",
       // Local keeps the client address visible to the pod, so the NetworkPolicy can match it.
       externalTrafficPolicy: "Local",
-      loadBalancerSourceRanges: [...new Set(p.allowedIps)].sort().map((ip) => `${ip}/32`),
+      loadBalancerSourceRanges: [...new Set(p.allowedIps.map((ip) => (ip.includes("/") ? ip : `${ip}/32`)))].sort(),
       selector: p.selector,
       ports: p.ports.map((x) => ({ name: x.name, port: x.port, targetPort: x.targetPort, protocol: "TCP" })),
-    },
-  };
-}
-
-export interface NetworkPolicyParams {
-  name: string;
-  namespace: string;
-  labels: Record<string, string>;
-  podSelector: Record<string, string>;
-  /** Container ports the peers may reach. */
-  ports: readonly number[];
-  /** Peer egress addresses (IPv4, no prefix). */
-  allowedIps: readonly string[];
-  /** Private ranges of the cluster itself (nodes, pods, load-balancer health checks). */
-  clusterCidrs: readonly string[];
-  /** Admit pods of the same namespace too (in-cluster clients such as the log agent). */
-  allowSameNamespace: boolean;
-}
-
-/** Renders the NetworkPolicy admitting only the peers of an endpoint. */
-export function renderNetworkPolicy(p: NetworkPolicyParams): NetworkPolicyManifest {
-  const from: NetworkPolicyManifest["spec"]["ingress"][number]["from"] = [
-    ...[...new Set(p.allowedIps)].sort().map((ip) => ({ ipBlock: { cidr: `${ip}/32` } })),
-    ...p.clusterCidrs.map((cidr) => ({ ipBlock: { cidr } })),
-    ...(p.allowSameNamespace ? [{ podSelector: {} }] : []),
-  ];
-  return {
-    apiVersion: "networking.k8s.io/v1",
-    kind: "NetworkPolicy",
-    metadata: { name: p.name, namespace: p.namespace, labels: p.labels },
-    spec: {
-      podSelector: { matchLabels: p.podSelector },
-      policyTypes: ["Ingress"],
-      ingress: [{ from, ports: p.ports.map((port) => ({ protocol: "TCP", port })) }],
     },
   };
 }
@@ -117,9 +71,7 @@ export interface ExposedEndpointArgs {
   selector: Record<string, string>;
   ports: readonly ExposedPort[];
   allowedIps: pulumi.Input<string[]>;
-  clusterCidrs: readonly string[];
   annotations: Record<string, string>;
-  allowSameNamespace: boolean;
 }
 
 /** An endpoint reachable from the internet only by its allowlisted peers. */
@@ -130,21 +82,10 @@ export class ExposedEndpoint extends pulumi.ComponentResource {
 
   constructor(name: string, args: ExposedEndpointArgs, opts?: pulumi.ComponentResourceOptions) {
     super("sovereign:exposure:ExposedEndpoint", name, {}, opts);
-    const spec = pulumi.all([args.namespace, args.allowedIps]).apply(([namespace, allowedIps]) => ({
-      service: renderLoadBalancerService({ name, namespace, labels: args.labels, selector: args.selector, ports: args.ports, allowedIps, annotations: args.annotations }),
-      policy: renderNetworkPolicy({
-        name: `${name}-ingress`,
-        namespace,
-        labels: args.labels,
-        podSelector: args.selector,
-        ports: args.ports.map((p) => p.targetPort),
-        allowedIps,
-        clusterCidrs: args.clusterCidrs,
-        allowSameNamespace: args.allowSameNamespace,
-      }),
-    }));
-    this.service = new k8s.core.v1.Service(name, { metadata: spec.apply((s) => s.service.metadata), spec: spec.apply((s) => s.service.spec) }, { parent: this });
-    new k8s.networking.v1.NetworkPolicy(`${name}-ingress`, { metadata: spec.apply((s) => s.policy.metadata), spec: spec.apply((s) => s.policy.spec) }, { parent: this });
+    const spec = pulumi.all([args.namespace, args.allowedIps]).apply(([namespace, allowedIps]) =>
+      renderLoadBalancerService({ name, namespace, labels: args.labels, selector: args.selector, ports: args.ports, allowedIps, annotations: args.annotations }),
+    );
+    this.service = new k8s.core.v1.Service(name, { metadata: spec.apply((s) => s.metadata), spec: spec.apply((s) => s.spec) }, { parent: this });
     this.address = this.service.status.loadBalancer.ingress.apply((i) => i?.[0]?.ip ?? i?.[0]?.hostname ?? "");
     this.registerOutputs({ address: this.address });
   }

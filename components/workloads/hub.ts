@@ -57,6 +57,10 @@ export const HUB_SECRETS = {
   alertmanagerTls: "alertmanager-tls",
   alertmanagerConfig: "alertmanager-config",
   grafanaAdmin: "grafana-admin",
+  /** Grafana's HTTPS certificate from the hub CA (unless `grafana.tls.existingSecret` names the operator's own). */
+  grafanaTls: "grafana-tls",
+  /** The OAuth client secret (`grafana.sso.clientSecret`), read by Grafana from the environment. */
+  grafanaOauth: "grafana-oauth",
 } as const;
 
 function svc(name: string, namespace: string): string {
@@ -86,6 +90,8 @@ export interface HubWorkloadsArgs {
   identities: pulumi.Input<IdentityBindings>;
   /** Grafana's client certificate and key (PEM; the key is secret). */
   grafanaClient: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  /** The kubernetes.io/tls Secret Grafana serves HTTPS with. */
+  grafanaTlsSecret: string;
 }
 
 function hash(s: string): string {
@@ -238,6 +244,11 @@ export class HubWorkloads extends pulumi.ComponentResource {
       metadata: { name: HUB_SECRETS.grafanaAdmin, namespace: ns, labels: k8sLabels(config, "grafana") },
       stringData: { "admin-user": "admin", "admin-password": admin.result },
     }, child);
+    const sso = config.grafana.sso;
+    const oauthSecret = sso === undefined ? undefined : new k8s.core.v1.Secret(`${name}-grafana-oauth`, {
+      metadata: { name: HUB_SECRETS.grafanaOauth, namespace: ns, labels: k8sLabels(config, "grafana") },
+      stringData: { "client-secret": pulumi.secret(sso.clientSecret) },
+    }, child);
     const grafana = pulumi
       .all([pulumi.output(args.grafanaClient.certPem), pulumi.output(args.grafanaClient.keyPem), pulumi.all(spokes.map((s) => s.lokiPassword))])
       .apply(([certPem, keyPem, passwords]) =>
@@ -253,9 +264,15 @@ export class HubWorkloads extends pulumi.ComponentResource {
             loki: { url: s.loki.url, serverName: s.loki.serverName, caPem: s.loki.caPem, basicAuthUser: s.loki.username, basicAuthPassword: passwords[i] },
           })),
           spokeNamespace: "observability",
+          tlsSecret: args.grafanaTlsSecret,
+          sso: sso === undefined ? undefined : {
+            name: sso.name, authUrl: sso.authUrl, tokenUrl: sso.tokenUrl, apiUrl: sso.apiUrl, clientId: sso.clientId, scopes: sso.scopes,
+            allowedGroups: sso.allowedGroups, groupsAttributePath: sso.groupsAttributePath, roleAttributePath: sso.roleAttributePath,
+            clientSecretRef: { name: HUB_SECRETS.grafanaOauth, key: "client-secret" },
+          },
         }),
       );
-    chartRelease(`${name}-grafana`, { release: RELEASES.grafana, chart: "grafana", version: config.versions.grafana, namespace: ns, values: pulumi.secret(grafana) }, { ...child, dependsOn: [adminSecret] });
+    chartRelease(`${name}-grafana`, { release: RELEASES.grafana, chart: "grafana", version: config.versions.grafana, namespace: ns, values: pulumi.secret(grafana) }, { ...child, dependsOn: [adminSecret, ...(oauthSecret !== undefined ? [oauthSecret] : [])] });
 
     this.registerOutputs({});
   }

@@ -46,6 +46,66 @@ export interface GrafanaParams {
   spokes: readonly GrafanaSpoke[];
   /** Namespace of the platform's workloads on the spokes (for the dashboards' egress panel). */
   spokeNamespace: string;
+  /** kubernetes.io/tls Secret Grafana serves HTTPS with (hub CA certificate or the operator's own). */
+  tlsSecret: string;
+  /** Generic OAuth login; local login is off when set. */
+  sso?: GrafanaSso;
+}
+
+/** Generic OAuth settings (Grafana "Configure generic OAuth2 authentication"). */
+export interface GrafanaSso {
+  name: string;
+  authUrl: string;
+  tokenUrl: string;
+  apiUrl: string;
+  clientId: string;
+  scopes: readonly string[];
+  allowedGroups: readonly string[];
+  groupsAttributePath?: string;
+  roleAttributePath?: string;
+  /** The Secret and key holding the client secret; it reaches Grafana as an environment variable only. */
+  clientSecretRef: { name: string; key: string };
+}
+
+/** Where the TLS Secret is mounted in the Grafana container. */
+export const GRAFANA_TLS_DIR = "/etc/grafana/tls";
+
+/**
+ * Grafana reads any ini key from `GF_<SECTION>_<KEY>` (dots and dashes as `_`), which takes
+ * precedence over grafana.ini (Grafana "Configure Grafana", "Override configuration with
+ * environment variables"): the OAuth client secret never appears in the chart's values.
+ */
+export const GRAFANA_OAUTH_SECRET_ENV = "GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET";
+
+/**
+ * The `grafana.ini` auth sections. With SSO: `[auth.generic_oauth]` from config, and local login
+ * off (`[auth] disable_login_form`, `[auth.basic] enabled = false`), so the only way in is the
+ * identity provider (keys from Grafana "Configure generic OAuth2 authentication" and "Configure
+ * authentication"). Without SSO the generated admin login stays the way in.
+ */
+export function grafanaAuthIni(sso: GrafanaSso | undefined): Record<string, Json> {
+  if (sso === undefined) return {};
+  if (sso.allowedGroups.length > 0 && sso.groupsAttributePath === undefined) throw new Error("grafana.sso.allowedGroups needs groupsAttributePath");
+  const oauth: Record<string, Json> = {
+    enabled: true,
+    name: sso.name,
+    client_id: sso.clientId,
+    scopes: sso.scopes.join(" "),
+    auth_url: sso.authUrl,
+    token_url: sso.tokenUrl,
+    api_url: sso.apiUrl,
+    use_pkce: true,
+    allow_sign_up: true,
+  };
+  // allowed_groups accepts a JSON array (group names may contain spaces).
+  if (sso.allowedGroups.length > 0) oauth.allowed_groups = JSON.stringify(sso.allowedGroups);
+  if (sso.groupsAttributePath !== undefined) oauth.groups_attribute_path = sso.groupsAttributePath;
+  if (sso.roleAttributePath !== undefined) {
+    oauth.role_attribute_path = sso.roleAttributePath;
+    // A claim that maps to no role denies the login instead of falling back to Viewer.
+    oauth.role_attribute_strict = true;
+  }
+  return { "auth.generic_oauth": oauth, auth: { disable_login_form: true }, "auth.basic": { enabled: false } };
 }
 
 /** Uid of a spoke's Loki datasource. */
@@ -111,8 +171,15 @@ export function grafanaValues(p: GrafanaParams): HelmValues {
     initChownData: { enabled: false },
     testFramework: { enabled: false },
     resources: { requests: { ...r.requests }, limits: { ...r.limits } },
+    // Grafana terminates TLS itself ([server] protocol/cert_file/cert_key, Grafana "Configure
+    // Grafana"): the clouds' L4 load balancers pass TCP through, so no hop is plaintext.
+    extraSecretMounts: [{ name: "grafana-tls", mountPath: GRAFANA_TLS_DIR, secretName: p.tlsSecret, readOnly: true }],
+    readinessProbe: { httpGet: { path: "/api/health", port: "grafana", scheme: "HTTPS" } },
+    livenessProbe: { httpGet: { path: "/api/health", port: "grafana", scheme: "HTTPS" }, initialDelaySeconds: 60, timeoutSeconds: 30, failureThreshold: 10 },
+    ...(p.sso !== undefined ? { envValueFrom: { [GRAFANA_OAUTH_SECRET_ENV]: { secretKeyRef: { name: p.sso.clientSecretRef.name, key: p.sso.clientSecretRef.key } } } } : {}),
     "grafana.ini": {
-      server: { root_url: p.rootUrl },
+      server: { root_url: p.rootUrl, protocol: "https", cert_file: `${GRAFANA_TLS_DIR}/tls.crt`, cert_key: `${GRAFANA_TLS_DIR}/tls.key` },
+      ...grafanaAuthIni(p.sso),
       // Nothing calls home: no usage reports, update checks, news feed or avatars from grafana.com/gravatar.
       analytics: { reporting_enabled: false, check_for_updates: false, check_for_plugin_updates: false, feedback_links_enabled: false },
       news: { news_feed_enabled: false },
