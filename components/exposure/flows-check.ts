@@ -28,8 +28,8 @@
 export interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; [k: string]: unknown };
-  [k: string]: unknown;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: unknown;
 }
 
 /** A label selector (`metav1.LabelSelector`). */
