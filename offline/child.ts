@@ -12,6 +12,18 @@ import { hexOf } from "./outputs/types";
 import { reveal, SIG_KEY, SECRET_SIG, secretValue } from "./values";
 import type { ChildJob, ChildResult, StackReferenceData } from "./protocol";
 
+/** The `@pulumi/*` packages (and root indexes) this process has loaded, from the CommonJS module cache. */
+function loadedSdks(): string[] {
+  const found = new Set<string>();
+  for (const file of Object.keys(require.cache)) {
+    const m = /[\\/]node_modules[\\/]@pulumi[\\/]([^\\/]+)[\\/](.*)$/.exec(file);
+    if (m === null || m[2].includes("node_modules")) continue;
+    found.add(`@pulumi/${m[1]}`);
+    if (m[2] === "index.js") found.add(`@pulumi/${m[1]}/index.js`);
+  }
+  return [...found].sort();
+}
+
 function configEnv(job: ChildJob): { config: Record<string, string>; secretKeys: string[] } {
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(job.config)) config[key] = typeof value === "string" ? value : JSON.stringify(value);
@@ -117,6 +129,7 @@ async function main(): Promise<void> {
   }
   if (failures.length > 0 && result.error === undefined) result.error = { name: "Error", message: failures.join("\n") };
   result.resources = recorder.recorded;
+  result.loadedSdks = loadedSdks();
   writeFileSync(job.resultPath, JSON.stringify(result));
 }
 

@@ -36,4 +36,10 @@ export interface ChildResult {
   /** Stack outputs in wire form (secrets marked). */
   outputs: Record<string, unknown>;
   error?: { name: string; message: string };
+  /**
+   * The `@pulumi/*` packages the stack's process loaded, sorted; `<package>/index.js` is listed too
+   * when the package's root index was loaded (for azure-native, the whole SDK). Shows that a stack
+   * loads only its own cloud's SDK (see components/clouds/index.ts).
+   */
+  loadedSdks?: string[];
 }

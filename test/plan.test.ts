@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { listStacks } from "../components/config";
-import { REPO_DIR } from "../offline";
+import { asReference, REPO_DIR, runStack, SPOKES_ENV, type StackRun } from "../offline";
 
 const PLAN = join(REPO_DIR, "scripts", "plan.ts");
 
@@ -115,5 +115,35 @@ describe("npm run plan on other stack files", () => {
     const r = spawnSync(process.execPath, ["--import", "tsx", PLAN, "--stack", "dev-01"], { cwd: REPO_DIR, encoding: "utf8" });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /unknown option '--stack'/);
+  });
+});
+
+describe("a stack process loads only its own cloud's SDK", () => {
+  // components/clouds/index.ts loads each cloud module on first use: an AWS stack must not pay for
+  // loading @pulumi/gcp and @pulumi/azure-native (the bulk of a stack's plan time, see README
+  // "Performance"), and azure-native is imported per module, never through its root index.
+  const SDKS = ["@pulumi/aws", "@pulumi/gcp", "@pulumi/azure-native"];
+  let runs: StackRun[] = [];
+
+  before(async () => {
+    const hub = await runStack({ stack: "ops-01", env: { [SPOKES_ENV]: "" } });
+    assert.equal(hub.error, undefined, hub.error?.message);
+    const references = { "ops-01": asReference(hub) };
+    runs = [hub, ...(await Promise.all(["prod-01", "stag-01"].map((stack) => runStack({ stack, references }))))];
+  });
+
+  it("the AWS hub, the GCP spoke and the Azure spoke each load one provider SDK", () => {
+    const expected: Record<string, string> = { "ops-01": "@pulumi/aws", "prod-01": "@pulumi/gcp", "stag-01": "@pulumi/azure-native" };
+    for (const run of runs) {
+      assert.equal(run.error, undefined, `${run.stack}: ${run.error?.message ?? ""}`);
+      const loaded = (run.loadedSdks ?? []).filter((p) => SDKS.includes(p));
+      assert.deepEqual(loaded, [expected[run.stack]], `${run.stack} loaded ${loaded.join(", ")}`);
+    }
+  });
+
+  it("azure-native is loaded per module, not through its root index", () => {
+    const loaded = runs.find((r) => r.stack === "stag-01")?.loadedSdks ?? [];
+    assert.ok(loaded.includes("@pulumi/azure-native"), `stag-01 loaded ${loaded.join(", ")}`);
+    assert.ok(!loaded.includes("@pulumi/azure-native/index.js"), "the @pulumi/azure-native root index loads every Azure service module");
   });
 });
