@@ -122,8 +122,11 @@ describe("Thanos components", () => {
       const [q] = inputsOf(stack, "kubernetes:apps/v1:Deployment", "thanos-query");
       const args = ((at(q, "spec.template.spec.containers") as Obj[])[0].args as string[]);
       assert.ok(args.includes("--grpc-server-tls-client-ca=/etc/thanos/tls/server/ca.crt"), stack);
-      const endpoints = parse(String(obj(inputsOf(stack, "kubernetes:core/v1:ConfigMap", "thanos-query-endpoints")[0].data)["endpoints.yaml"])) as { endpoints: { address: string; client_config?: Obj }[] };
-      assert.ok(endpoints.endpoints.every((e) => e.client_config !== undefined), `${stack}: every internal endpoint dialled with TLS`);
+      const endpoints = parse(String(obj(inputsOf(stack, "kubernetes:core/v1:ConfigMap", "thanos-query-endpoints")[0].data)["endpoints.yaml"])) as { default_client_config?: { tls_config: Obj }; endpoints: { address: string; client_config?: Obj }[] };
+      // Thanos v0.42.4 dials DNS-discovered addresses with default_client_config only and
+      // ignores their own client_config (cmd/thanos/endpointset.go): TLS must be the default.
+      assert.ok(endpoints.endpoints.every((e) => e.address.startsWith("dnssrv+") && e.client_config === undefined), `${stack}: internal endpoints are DNS-discovered, without an (ignored) per-endpoint client_config`);
+      assert.equal(endpoints.default_client_config?.tls_config.enabled, true, `${stack}: every internal endpoint dialled with TLS`);
       assert.equal(endpoints.endpoints.length, stack === "prod-01" ? 2 : 1);
     }
   });
