@@ -2,6 +2,8 @@
  * Runs ONE stack program under Pulumi's mocks, in its own process, and writes what it
  * registered. Invoked by the engine as `node --import tsx offline/child.ts <job.json>`.
  */
+// Must stay the first import: it configures the process before the SDK loads.
+import "./startup";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { RecordingMonitor } from "./monitor";

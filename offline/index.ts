@@ -13,6 +13,7 @@ import { SPOKES_ENV } from "../components/contracts";
 export { SPOKES_ENV };
 import type { ChildJob, ChildResult, StackReferenceData } from "./protocol";
 import { isSecretValue } from "./values";
+import { SOURCE_MAPS_ENV } from "./protocol";
 
 export type { RecordedResource } from "./monitor";
 export type { StackReferenceData } from "./protocol";
@@ -70,7 +71,7 @@ function runChild(job: ChildJob): Promise<ChildResult> {
         // The SDK's exit hook turns exit 0 into 1 when a resource output was never awaited;
         // a written result is what tells a finished run from a crashed one.
         const resultPath = join(dir, "result.json");
-        if (!existsSync(resultPath)) throw new Error(`offline engine failed on stack ${job.stack} (exit ${code}):\n${stderr}`);
+        if (!existsSync(resultPath)) throw new Error(`offline engine failed on stack ${job.stack} (exit ${code}; ${SOURCE_MAPS_ENV}=true gives TypeScript positions):\n${stderr}`);
         resolvePromise(JSON.parse(readFileSync(resultPath, "utf8")) as ChildResult);
       } catch (e) {
         reject(e);

@@ -1,6 +1,9 @@
 /** What the engine hands a stack process and what it gets back. */
 import type { RecordedResource } from "./monitor";
 
+/** Set to `true` to keep Node's source maps on in stack processes (see ./startup.ts). */
+export const SOURCE_MAPS_ENV = "SOVEREIGN_ENGINE_SOURCE_MAPS";
+
 /** Outputs of another stack, as a StackReference sees them. */
 export interface StackReferenceData {
   outputs: Record<string, unknown>;
