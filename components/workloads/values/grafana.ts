@@ -10,9 +10,12 @@ import type { HelmValues, Json } from "./types";
 
 /**
  * `grafana.ini` is Grafana's own ini file rendered from a map: its sections and keys are
- * Grafana's, not the chart's, and cannot be checked against values.yaml.
+ * Grafana's, not the chart's, and cannot be checked against values.yaml. The probes are
+ * Kubernetes Probe objects the chart renders verbatim (templates/_pod.tpl
+ * `with .Values.readinessProbe` / `.livenessProbe` + toYaml); values.yaml shows only some of
+ * their fields (`httpGet.scheme` is Kubernetes').
  */
-export const GRAFANA_FREE_FORM_PATHS = ["grafana.ini"] as const;
+export const GRAFANA_FREE_FORM_PATHS = ["grafana.ini", "readinessProbe", "livenessProbe"] as const;
 
 /** A spoke as Grafana sees it. */
 export interface GrafanaSpoke {
