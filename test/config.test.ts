@@ -28,7 +28,7 @@ const CORPUS: { name: string; stack: string; mutate: Mutation; key: string; mess
   { name: "missing cluster", stack: "stag-01", mutate: (v) => { delete v.cluster; }, key: "observability:cluster", message: /^not set; expected a map describing the existing azure cluster/ },
   { name: "missing cluster field", stack: "dev-01", mutate: (v) => { delete obj(v.cluster).accountId; }, key: "observability:cluster.accountId", message: /^not set; expected a string/ },
   { name: "malformed CIDR", stack: "dev-01", mutate: (v) => { obj(v.network).cidrs = ["10.20.0.0/16", "10.300.0.0/16"]; }, key: "observability:network.cidrs[1]", message: /CIDR/ },
-  { name: "non-secret kubeconfig", stack: "prod-01", mutate: (v, s) => { v.kubeconfig = "apiVersion: v1\nkind: Config\n"; s.delete("observability:kubeconfig"); }, key: "observability:kubeconfig", message: /must be a secret: pulumi config set --secret observability:kubeconfig/ },
+  { name: "non-secret kubeconfig", stack: "prod-01", mutate: (v, s) => { v.kubeconfig = "apiVersion: v1\nkind: Config\n"; s.delete("observability:kubeconfig"); }, key: "observability:kubeconfig", message: /in plain text in the stack file and must be a secret: .*pulumi config set --secret observability:kubeconfig -s prod-01/ },
   { name: "duplicate spoke", stack: "ops-01", mutate: (v) => { v.spokes = ["dev-01", "prod-01", "dev-01"]; }, key: "observability:spokes[2]", message: /listed twice/ },
   { name: "hub listing an unknown stack", stack: "ops-01", mutate: (v) => { v.spokes = ["dev-01", "qa-07"]; }, key: "observability:spokes[1]", message: /no stack 'qa-07'.*Pulumi\.qa-07\.yaml/ },
   { name: "hub listing a hub", stack: "ops-01", mutate: (v) => { v.spokes = ["ops-01"]; }, key: "observability:spokes[0]", message: /cannot list itself/ },
@@ -117,6 +117,23 @@ describe("configuration messages: the project's own sentence, once per problem, 
     assert.match(only(validate("dev-01", (v) => { v.tags = { Cost: "x" }; }), "observability:tags.Cost").message, /^key "Cost" is not allowed: tag keys must be lowercase/);
     // Refinements (retention rules) carry no input in zod 4; the value is looked up at the key path.
     assert.match(only(validate("dev-01", (v) => { obj(v.retention).raw = "1d"; }), "observability:retention.raw").message, /at least 40h.*\(found "1d"\)/);
+  });
+
+  it("a fresh clone's stack file as a real deployment sees it: one message per missing secret, each with its command", () => {
+    // No stand-ins: the Pulumi runtime hands the program only what the file holds.
+    const raw = readStackFile(REPO_DIR, "ops-01").raw;
+    const values = Object.fromEntries(Object.entries(raw).filter(([k]) => k.startsWith("observability:")).map(([k, v]) => [k.slice("observability:".length), v]));
+    const r = validateStackConfig(values, { stack: "ops-01", secretKeys: new Set(), knownStacks: knownStacks(REPO_DIR) });
+    assert.ok(!r.ok);
+    assert.deepEqual(r.issues.map((i) => i.key).sort(), ["observability:alerting", "observability:kubeconfig"]);
+    for (const i of r.issues) assert.match(i.message, /^not set; .*npm run fleet -- secrets --stacks ops-01/);
+    assert.match(only(r.issues, "observability:alerting").message, /observability:alerting\.receivers\.nonProd\.url/);
+    const spoke = readStackFile(REPO_DIR, "dev-01").raw;
+    const sv = Object.fromEntries(Object.entries(spoke).filter(([k]) => k.startsWith("observability:")).map(([k, v]) => [k.slice("observability:".length), v]));
+    const rs = validateStackConfig(sv, { stack: "dev-01", secretKeys: new Set() });
+    assert.ok(!rs.ok);
+    // alerting.forwardToHub is plain and stays: no "must be a secret" for the key, only the two URLs and the kubeconfig.
+    assert.deepEqual(rs.issues.map((i) => i.key).sort(), ["observability:alerting.deadMansSwitch", "observability:alerting.receiver", "observability:kubeconfig"]);
   });
 
   it("a missing secret names the command that sets it and never prints secret values", () => {

@@ -278,6 +278,9 @@ describe("every rule reads series some scrape of the plan produces", () => {
       v.kubeProxy = true;
     }) as SpokeConfig;
     assert.equal(kubeProxyScraped(on), true, "a stack can turn it on");
+    assert.throws(() => stackConfig("dev-01", (v) => {
+      v.kubeProxy = "no";
+    }), /kubeProxy/, "the schema refuses a non-boolean, naming the key");
   });
 });
 

@@ -594,10 +594,13 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
     }
   }
 
-  for (const key of SECRET_KEYS) {
-    if (values[key] !== undefined && !ctx.secretKeys.has(`${NS}:${key}`)) {
-      issues.push({ key: `${NS}:${key}`, message: `must be a secret: pulumi config set --secret ${NS}:${key} ... -s ${ctx.stack}` });
-    }
+  // A secret leaf written in plain text. Plain values beside the secrets (alerting.forwardToHub)
+  // are fine: Pulumi marks the whole key secret once a leaf is set with --secret --path.
+  for (const leaf of messages.leaves) {
+    const [top] = leaf.split(".");
+    if (valueAt(values, leaf.split(".")) === undefined || ctx.secretKeys.has(`${NS}:${top}`)) continue;
+    const cmd = leaf === top ? `pulumi config set --secret ${NS}:${leaf} -s ${ctx.stack} < <file>` : `pulumi config set --secret --path '${NS}:${leaf}' <value> -s ${ctx.stack}`;
+    issues.push({ key: `${NS}:${leaf}`, message: `is in plain text in the stack file and must be a secret: remove it and set it with npm run fleet -- secrets --stacks ${ctx.stack} (or ${cmd})` });
   }
 
   if (role === "hub" && values.grafana !== null && typeof values.grafana === "object" && (values.grafana as { sso?: unknown }).sso !== undefined && !ctx.secretKeys.has(`${NS}:grafana`)) {
