@@ -104,5 +104,7 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
     clientCaPem: pki.trustBundle,
     alertmanager: { url: `https://${config.endpoints.alertmanager}`, serverName: config.endpoints.alertmanager, caPem: pki.trustBundle },
     grafanaUrl: `https://${config.endpoints.grafana}`,
+    // AWS: spokes in the hub's region admit its reader through this endpoint (see the contract).
+    ...(storage.s3GatewayEndpoint !== undefined ? { s3GatewayEndpoint: storage.s3GatewayEndpoint } : {}),
   };
 }

@@ -35,6 +35,7 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
     store: config.queryPath === "spoke-query" ? { namespace: ns, serviceAccount: SERVICE_ACCOUNTS.store } : undefined,
     // Only a hub that reads the bucket gets a credential for it.
     hubEgressIps: hub !== undefined && config.queryPath === "hub-store" ? hub.egressIps : undefined,
+    hubS3GatewayEndpoint: hub !== undefined && config.queryPath === "hub-store" ? hub.s3GatewayEndpoint : undefined,
     ownEgressIps: egress.egressIps,
     readerRotationDays: config.hubReader.rotationDays,
   });

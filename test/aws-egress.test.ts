@@ -36,6 +36,17 @@ describe("load balancer annotations", () => {
     assert.equal(a["service.beta.kubernetes.io/aws-load-balancer-scheme"], "internet-facing");
   });
 
+  it("keep the client's address at the pods: IP targets preserve it only when asked (NLB target group attribute)", () => {
+    // NLB docs, "Edit target group attributes", Client IP preservation: default for IP targets over
+    // TCP/TLS is disabled (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/edit-target-group-attributes.html);
+    // the controller's annotation takes comma-separated key=value attributes
+    // (kubernetes-sigs/aws-load-balancer-controller docs/guide/service/annotations.md, target-group-attributes).
+    const attrs = awsCloud.loadBalancerAnnotations()["service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"];
+    assert.ok(attrs !== undefined);
+    const parsed = Object.fromEntries(attrs.split(",").map((kv) => kv.split("=").map((x) => x.trim())));
+    assert.equal(parsed["preserve_client_ip.enabled"], "true");
+  });
+
   it("hand out a copy callers cannot use to change the module's defaults", () => {
     const a = awsCloud.loadBalancerAnnotations();
     a["service.beta.kubernetes.io/aws-load-balancer-scheme"] = "internal";

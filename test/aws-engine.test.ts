@@ -177,13 +177,16 @@ describe("dev-01 (spoke, Pod Identity, provider-managed keys)", () => {
       assert.equal(s.Effect, "Allow");
       assert.deepEqual(s.Principal, { Service: "pods.eks.amazonaws.com" });
       assert.deepEqual([s.Action].flat().sort(), ["sts:AssumeRole", "sts:TagSession"]);
-      assert.deepEqual(s.Condition?.StringEquals, { "aws:SourceAccount": "111122223333", "aws:RequestTag/kubernetes-namespace": NAMESPACE, "aws:RequestTag/kubernetes-service-account": sa }, user);
-      assert.deepEqual(s.Condition?.ArnEquals, { "aws:SourceArn": cluster });
+      // The cluster is pinned by the eks-cluster-arn session tag EKS Pod Identity adds
+      // (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html), never by aws:SourceArn.
+      assert.deepEqual(s.Condition?.StringEquals, { "aws:SourceAccount": "111122223333", "aws:RequestTag/eks-cluster-arn": cluster, "aws:RequestTag/kubernetes-namespace": NAMESPACE, "aws:RequestTag/kubernetes-service-account": sa }, user);
+      assert.equal(s.Condition?.ArnEquals, undefined);
       const assoc = assocs.filter((a) => input(a, "roleArn") === output(role, "arn"));
       assert.equal(assoc.length, 1, `${user}: one association`);
       assert.equal(input(assoc[0], "clusterName"), "dev-01-eks");
       assert.equal(input(assoc[0], "namespace"), NAMESPACE);
       assert.equal(input(assoc[0], "serviceAccount"), sa);
+      assert.equal(input(assoc[0], "disableSessionTags"), false, `${user}: the session tags the trust policy needs`);
     }
   });
 
@@ -209,8 +212,19 @@ describe("dev-01 (spoke, Pod Identity, provider-managed keys)", () => {
     const userPolicy = ofType(dev, "aws:iam/userPolicy:UserPolicy");
     assert.equal(userPolicy.length, 1);
     const identity = policyOf(userPolicy[0]);
+    // ops-01 is in dev-01's region: its requests reach the bucket through its own S3 gateway
+    // endpoint, carrying aws:SourceVpce and no aws:SourceIp (IAM global condition keys,
+    // aws:SourceIp: "If the request comes from a host that uses an Amazon VPC endpoint, then the
+    // aws:SourceIp key is not present"; a gateway endpoint serves its own Region only,
+    // https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html).
+    const hubEndpoint = (plainOutputs(ops).s3GatewayEndpoint as { id: string; region: string } | undefined);
+    assert.ok(hubEndpoint !== undefined && hubEndpoint.region === "eu-central-1", "the AWS hub publishes its S3 gateway endpoint");
     for (const s of identity.Statement.filter((x) => x.Effect === "Allow" && [x.Action].flat().some((a) => String(a).startsWith("s3:")))) {
-      assert.deepEqual([...((s.Condition?.IpAddress?.["aws:SourceIp"] as string[] | undefined) ?? [])].sort(), asCidrs(ips).sort(), `${String(s.Sid)}: hub addresses only`);
+      const byIp = s.Condition?.IpAddress?.["aws:SourceIp"] as string[] | undefined;
+      const byVpce = s.Condition?.StringEquals?.["aws:SourceVpce"] as string | undefined;
+      assert.ok((byIp === undefined) !== (byVpce === undefined), `${String(s.Sid)}: one path per statement`);
+      if (byIp !== undefined) assert.deepEqual([...byIp].sort(), asCidrs(ips).sort(), `${String(s.Sid)}: hub addresses only`);
+      else assert.equal(byVpce, hubEndpoint.id, `${String(s.Sid)}: the hub's endpoint only`);
     }
     const readerArn = String(output(ofType(dev, "aws:iam/user:User")[0], "arn"));
     const { metrics, logs } = plainOutputs(dev).buckets as { metrics: string; logs: string };
@@ -218,6 +232,10 @@ describe("dev-01 (spoke, Pod Identity, provider-managed keys)", () => {
     for (const ip of ips) assert.equal(await deployedDecision(dev, metrics, "s3:GetObject", readerArn, { ...tls, "aws:SourceIp": ip }, identity), "Allowed", `GetObject from ${ip}`);
     assert.equal(await deployedDecision(dev, metrics, "s3:ListBucket", readerArn, { ...tls, "aws:SourceIp": ips[0] }, identity, ""), "Allowed");
     assert.notEqual(await deployedDecision(dev, metrics, "s3:GetObject", readerArn, { ...tls, "aws:SourceIp": "192.0.2.200" }, identity), "Allowed", "not from elsewhere");
+    assert.equal(await deployedDecision(dev, metrics, "s3:GetObject", readerArn, { ...tls, "aws:SourceVpce": hubEndpoint.id }, identity), "Allowed", "through the hub's endpoint, in-region");
+    assert.equal(await deployedDecision(dev, metrics, "s3:ListBucket", readerArn, { ...tls, "aws:SourceVpce": hubEndpoint.id }, identity, ""), "Allowed", "list through the hub's endpoint");
+    assert.notEqual(await deployedDecision(dev, metrics, "s3:GetObject", readerArn, { ...tls, "aws:SourceVpce": "vpce-0fedcba9876543210" }, identity), "Allowed", "not through another endpoint");
+    assert.notEqual(await deployedDecision(dev, metrics, "s3:PutObject", readerArn, { ...tls, "aws:SourceVpce": hubEndpoint.id }, identity), "Allowed", "never writes through the endpoint either");
     assert.notEqual(await deployedDecision(dev, metrics, "s3:PutObject", readerArn, { ...tls, "aws:SourceIp": ips[0] }, identity), "Allowed", "never writes");
     assert.notEqual(await deployedDecision(dev, metrics, "s3:DeleteObject", readerArn, { ...tls, "aws:SourceIp": ips[0] }, identity), "Allowed", "never deletes");
     assert.notEqual(await deployedDecision(dev, logs, "s3:GetObject", readerArn, { ...tls, "aws:SourceIp": ips[0] }, identity), "Allowed", "never reads logs");

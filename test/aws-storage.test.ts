@@ -16,6 +16,7 @@ import {
   bucketPolicy,
   clusterArn,
   expirationDays,
+  hubReaderPath,
   issuerHostPath,
   lifecycleRules,
   oidcProviderArn,
@@ -246,6 +247,55 @@ describe("anonymous and cross-account access (IAM evaluation)", () => {
   });
 });
 
+describe("hub reader path (where the hub's requests come from)", () => {
+  const HUB_VPCE = { id: "vpce-0123456789abcdef0", region: REGION, accountId: "444455556666" };
+  // A gateway endpoint serves S3 in its own Region only ("Gateway endpoints for Amazon S3",
+  // Considerations, https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html).
+  it("a hub in the bucket's region is admitted through its endpoint and its addresses; elsewhere by its addresses only", () => {
+    assert.deepEqual(hubReaderPath(REGION, HUB_IPS, HUB_VPCE), { sourceIps: HUB_IPS, sourceVpce: HUB_VPCE.id });
+    assert.deepEqual(hubReaderPath("eu-west-1", HUB_IPS, HUB_VPCE), { sourceIps: HUB_IPS }, "a bucket in another region");
+    assert.deepEqual(hubReaderPath(REGION, HUB_IPS), { sourceIps: HUB_IPS }, "a GCP or Azure hub has no endpoint");
+  });
+
+  it("in-region: the reader gets objects through the hub's endpoint (no aws:SourceIp) and from its addresses, nowhere else (evaluated)", async () => {
+    const path = hubReaderPath(REGION, HUB_IPS, HUB_VPCE);
+    const resourcePolicy = bucketPolicy({ bucketArn: BUCKET_ARN.metrics, sourceVpce: VPCE, writerRoleArns: [ROLE_ARN("sidecar")], reader: { userArn: READER_ARN, ...path } });
+    const identity = readerPolicy({ bucketArn: BUCKET_ARN.metrics, region: REGION, ...path });
+    const decide = async (ctx: Record<string, string>, action = "s3:GetObject"): Promise<Decision> => {
+      const r = await runSimulation({
+        request: { principal: READER_ARN, action, resource: { resource: `${BUCKET_ARN.metrics}/01ABC/meta.json`, accountId: ACCOUNT }, contextVariables: { "aws:SecureTransport": "true", "aws:PrincipalArn": READER_ARN, ...ctx } },
+        identityPolicies: [{ name: "identity", policy: identity }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy,
+      }, {});
+      if (r.resultType === "error") throw new Error(JSON.stringify(r.errors));
+      return r.overallResult as Decision;
+    };
+    assert.equal(await decide({ "aws:SourceVpce": HUB_VPCE.id }), "Allowed");
+    assert.equal(await decide({ "aws:SourceIp": HUB_IPS[1] }), "Allowed");
+    assert.equal(await decide({ "aws:SourceVpce": OTHER_VPCE }), "ExplicitlyDenied", "another endpoint (the spoke's own, say)");
+    assert.equal(await decide({ "aws:SourceVpce": VPCE }), "ExplicitlyDenied", "the spoke's endpoint: the key must not work from inside the spoke");
+    assert.equal(await decide({ "aws:SourceIp": STRANGER_IP }), "ExplicitlyDenied");
+    assert.notEqual(await decide({ "aws:SourceVpce": HUB_VPCE.id }, "s3:PutObject"), "Allowed");
+  });
+
+  it("cross-region: a request through any endpoint is denied, so only the hub's addresses read (evaluated)", async () => {
+    const path = hubReaderPath(REGION, HUB_IPS, { ...HUB_VPCE, region: "eu-west-1" });
+    assert.equal(path.sourceVpce, undefined);
+    const resourcePolicy = bucketPolicy({ bucketArn: BUCKET_ARN.metrics, sourceVpce: VPCE, writerRoleArns: [], reader: { userArn: READER_ARN, ...path } });
+    const r = await runSimulation({
+      request: { principal: READER_ARN, action: "s3:GetObject", resource: { resource: `${BUCKET_ARN.metrics}/x`, accountId: ACCOUNT }, contextVariables: { "aws:SecureTransport": "true", "aws:SourceVpce": HUB_VPCE.id } },
+      identityPolicies: [{ name: "identity", policy: readerPolicy({ bucketArn: BUCKET_ARN.metrics, region: REGION, ...path }) }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy,
+    }, {});
+    if (r.resultType === "error") throw new Error(JSON.stringify(r.errors));
+    assert.equal(r.overallResult, "ExplicitlyDenied");
+  });
+});
+
 describe("trust policies", () => {
   const ns = "observability";
   const sa = "thanos-sidecar";
@@ -263,16 +313,34 @@ describe("trust policies", () => {
     if (r.resultType === "error") throw new Error(JSON.stringify(r.errors));
     return r.overallResult as Decision;
   }
-  const good = { "aws:SourceAccount": ACCOUNT, "aws:SourceArn": cluster, "aws:RequestTag/kubernetes-namespace": ns, "aws:RequestTag/kubernetes-service-account": sa };
+  // What the EKS Auth service presents when it assumes the role: the session tags of the
+  // association (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html, tag list;
+  // pod-id-role.html "Setting Conditions") and the account. No aws:SourceArn is documented for it.
+  const good = {
+    "aws:SourceAccount": ACCOUNT,
+    "aws:RequestTag/eks-cluster-arn": cluster,
+    "aws:RequestTag/eks-cluster-name": "dev-01-eks",
+    "aws:RequestTag/kubernetes-namespace": ns,
+    "aws:RequestTag/kubernetes-service-account": sa,
+    "aws:RequestTag/kubernetes-pod-name": "thanos-sidecar-0",
+    "aws:RequestTag/kubernetes-pod-uid": "0f8e2a62-7c1b-4d0e-9a57-1f3b0c6d2e11",
+  };
 
   it("Pod Identity: the EKS auth service may assume and tag for exactly this ServiceAccount of this cluster", async () => {
     assert.equal(await podIdentity(good), "Allowed");
     assert.equal(await podIdentity(good, "pods.eks.amazonaws.com", "sts:TagSession"), "Allowed");
     assert.ok(!allowed(await podIdentity({ ...good, "aws:RequestTag/kubernetes-namespace": "default" })));
     assert.ok(!allowed(await podIdentity({ ...good, "aws:RequestTag/kubernetes-service-account": "loki" })));
-    assert.ok(!allowed(await podIdentity({ ...good, "aws:SourceArn": clusterArn(REGION, ACCOUNT, "another-cluster") })));
+    assert.ok(!allowed(await podIdentity({ ...good, "aws:RequestTag/eks-cluster-arn": clusterArn(REGION, ACCOUNT, "another-cluster") })));
     assert.ok(!allowed(await podIdentity({ ...good, "aws:SourceAccount": "999988887777" })));
     assert.ok(!allowed(await podIdentity(good, "ec2.amazonaws.com")));
+    // An association with session tags disabled presents none: refused, fail closed.
+    assert.ok(!allowed(await podIdentity({ "aws:SourceAccount": ACCOUNT })));
+  });
+
+  it("Pod Identity: nothing depends on aws:SourceArn, which EKS does not document for Pod Identity (a cluster-ARN condition refused every pod)", () => {
+    const doc = JSON.stringify(trustPolicy({ kind: "pod-identity", accountId: ACCOUNT, clusterArn: cluster, namespace: ns, serviceAccount: sa }));
+    assert.doesNotMatch(doc, /aws:SourceArn/);
   });
 
   it("IRSA: the cluster's OIDC provider, for exactly system:serviceaccount:<ns>:<sa> with audience sts", async () => {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { CONTRACT_VERSION, ContractError, parseSpokeExports, selectSpokes, SPOKE_SECRET_KEYS } from "../components/contracts";
+import { CONTRACT_VERSION, ContractError, parseHubExports, parseSpokeExports, selectSpokes, SPOKE_SECRET_KEYS } from "../components/contracts";
 import { asReference, isSecretValue, planFleet, reveal, runStack, type FleetPlan, type StackReferenceData, type StackRun } from "../offline";
 import { asRef, spokeOutputs } from "./fixtures/exports";
 
@@ -148,5 +148,29 @@ describe("the contract against the real fleet", () => {
     }
     assert.doesNotMatch(run.error.message, /prod-01|stag-01/);
     assert.equal(run.resources.filter((r) => r.custom && r.type !== "pulumi:pulumi:StackReference").length, 0, "nothing registered");
+  });
+
+  it("the real AWS hub's outputs pass the hub contract, with its S3 gateway endpoint in its own region", () => {
+    const hub = fleet.runs.find((r) => r.role === "hub");
+    assert.ok(hub !== undefined && hub.error === undefined);
+    const values = plain(hub.outputs);
+    const hubKeys = Object.keys(values).filter((k) => k in parseHubExports("ops-01", values));
+    const parsed = parseHubExports("ops-01", values);
+    assert.ok(hubKeys.includes("s3GatewayEndpoint"));
+    assert.equal(parsed.s3GatewayEndpoint?.region, parsed.region);
+    assert.match(parsed.s3GatewayEndpoint?.id ?? "", /^vpce-/);
+  });
+
+  it("refuses an AWS hub without an S3 gateway endpoint (deployed by an older version), and an endpoint of another region or cloud, naming the output", () => {
+    const hub = fleet.runs.find((r) => r.role === "hub");
+    assert.ok(hub !== undefined);
+    const values = plain(hub.outputs);
+    const without = { ...values };
+    delete without.s3GatewayEndpoint;
+    assert.throws(() => parseHubExports("ops-01", without), /stack 'ops-01'.*output 's3GatewayEndpoint' is missing: required when cloud is aws/s);
+    const elsewhere = { ...values, s3GatewayEndpoint: { ...(values.s3GatewayEndpoint as Outputs), region: "eu-west-1" } };
+    assert.throws(() => parseHubExports("ops-01", elsewhere), /output 's3GatewayEndpoint\.region': is eu-west-1, but the hub is in eu-central-1/);
+    const onGcp = { ...values, cloud: "gcp" };
+    assert.throws(() => parseHubExports("ops-01", onGcp), /only an AWS hub has an S3 gateway endpoint/);
   });
 });

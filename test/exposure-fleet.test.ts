@@ -20,6 +20,11 @@ const LB_ANNOTATIONS: Record<string, Record<string, string>> = {
     "service.beta.kubernetes.io/aws-load-balancer-type": "external",
     "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+    // IP targets over TCP/TLS do not preserve the client address by default ("Edit target group
+    // attributes for your Network Load Balancer", Client IP preservation,
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/edit-target-group-attributes.html);
+    // without it the pods' ipBlock allowlists see the NLB's private address.
+    "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes": "preserve_client_ip.enabled=true",
   },
   gcp: { "cloud.google.com/l4-rbs": "enabled" },
   azure: { "service.beta.kubernetes.io/azure-load-balancer-internal": "false" },

@@ -43,6 +43,12 @@ export interface StorageArgs {
    * own bucket), no external reader exists.
    */
   hubEgressIps?: pulumi.Input<string[]>;
+  /**
+   * The S3 gateway endpoint of an AWS hub (its contract's `s3GatewayEndpoint`). AWS only: a hub in
+   * the bucket's region reaches it through this endpoint, without a source address, so the reader
+   * is admitted through it too. Other clouds ignore it.
+   */
+  hubS3GatewayEndpoint?: { id: string; region: string; accountId: string };
   /** This stack's own egress addresses (some clouds must allow them for in-cluster writes). */
   ownEgressIps: pulumi.Input<string[]>;
   /** Credential rotation period in days (the reader key is replaced on this schedule). */
@@ -68,6 +74,11 @@ export interface StorageOutputs {
    * {@link workloadIdentity}, whose annotations then lack those ids.
    */
   workloadIdentityOutput?: pulumi.Output<Partial<Record<BucketUser, { annotations: Record<string, string>; podLabels: Record<string, string> }>>>;
+  /**
+   * AWS only: the S3 gateway endpoint this stack's VPC reaches S3 through, with its region and
+   * account. A hub publishes it (contract `s3GatewayEndpoint`) so spokes in its region admit its reader.
+   */
+  s3GatewayEndpoint?: pulumi.Output<{ id: string; region: string; accountId: string }>;
 }
 
 /** Arguments of a stack's static egress. */

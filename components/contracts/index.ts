@@ -65,7 +65,23 @@ export const spokeExportsSchema = z.object({
 /** Every output name of the spoke contract. */
 const SPOKE_KEYS = ["contractVersion", "role", "name", "cloud", "region", "sovereigntyZone", "environment", "queryPath", "labels", "egressIps", "exposed", "thanos", "loki", "buckets", "lokiPassword", "objstoreReadonly", "footprint"] as const;
 
-/** Schema of the hub's stack outputs. */
+/**
+ * The S3 gateway endpoint an AWS hub's VPC reaches S3 through. Spokes in the hub's region admit
+ * the hub's reader through it: requests through a VPC endpoint carry `aws:SourceVpce` and no
+ * `aws:SourceIp`, so the hub's addresses alone never match them (see hubReaderPath in
+ * components/clouds/aws/render.ts).
+ */
+const s3GatewayEndpoint = z.object({
+  id: z.string().regex(/^vpce-[0-9a-f]{8,17}$/, { error: "expected a VPC endpoint id (vpce-...)" }),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-[0-9]+$/, { error: "expected an AWS region" }),
+  accountId: z.string().regex(/^[0-9]{12}$/, { error: "expected a 12-digit AWS account id" }),
+});
+
+/**
+ * Schema of the hub's stack outputs. `s3GatewayEndpoint` was added without a version bump: it is
+ * additive for every reader, and an AWS hub deployed before it existed is refused with the output
+ * named (redeploy the hub), never silently read as if it had no endpoint.
+ */
 export const hubExportsSchema = z.object({
   contractVersion: z.literal(CONTRACT_VERSION),
   role: z.literal("hub"),
@@ -78,7 +94,22 @@ export const hubExportsSchema = z.object({
   /** CA the hub's Alertmanager ingestion is served with; spokes verify it when forwarding. */
   alertmanager: z.object({ url: httpsUrl, serverName: nonEmpty, caPem: pem }),
   grafanaUrl: httpsUrl,
+  /** AWS hubs only: the S3 gateway endpoint of the hub's VPC (see {@link s3GatewayEndpoint}). */
+  s3GatewayEndpoint: s3GatewayEndpoint.optional(),
+}).superRefine((v, ctx) => {
+  if (v.cloud === "aws" && v.s3GatewayEndpoint === undefined) {
+    ctx.addIssue({ code: "custom", path: ["s3GatewayEndpoint"], message: "required when cloud is aws: spokes in the hub's region admit the hub's reader through this S3 gateway endpoint (the hub was deployed by an older version of this project)" });
+  }
+  if (v.s3GatewayEndpoint !== undefined && v.cloud !== "aws") {
+    ctx.addIssue({ code: "custom", path: ["s3GatewayEndpoint"], message: `only an AWS hub has an S3 gateway endpoint; this hub is on ${v.cloud}` });
+  }
+  if (v.s3GatewayEndpoint !== undefined && v.s3GatewayEndpoint.region !== v.region) {
+    ctx.addIssue({ code: "custom", path: ["s3GatewayEndpoint", "region"], message: `is ${v.s3GatewayEndpoint.region}, but the hub is in ${v.region}: a gateway endpoint serves its own region only` });
+  }
 });
+
+/** Every output name of the hub contract. */
+const HUB_KEYS = ["contractVersion", "role", "name", "cloud", "region", "egressIps", "clientCaPem", "alertmanager", "grafanaUrl", "s3GatewayEndpoint"] as const;
 
 export type SpokeExports = z.output<typeof spokeExportsSchema>;
 export type HubExports = z.output<typeof hubExportsSchema>;
@@ -111,7 +142,8 @@ function check<T>(schema: z.ZodType<T>, stack: string, values: Record<string, un
       return `output 'contractVersion' is ${JSON.stringify(values.contractVersion)}, expected ${CONTRACT_VERSION}`;
     let at: unknown = values;
     for (const p of i.path) at = at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[p] : undefined;
-    return at === undefined ? `output '${key}' is missing` : `output '${key}': ${i.message}`;
+    // A conditional requirement (a custom issue) says why the output is needed.
+    return at === undefined ? `output '${key}' is missing${i.code === "custom" ? `: ${i.message}` : ""}` : `output '${key}': ${i.message}`;
   });
   throw new ContractError(stack, problems, fix);
 }
@@ -182,7 +214,7 @@ export async function readSpoke(stack: string, opts?: pulumi.CustomResourceOptio
 export async function readHub(stack: string, opts?: pulumi.CustomResourceOptions): Promise<ReadResult<HubExports>> {
   const ref = new pulumi.StackReference(`hub-${stack}`, { name: qualifiedStack(stack) }, opts);
   try {
-    const { values } = await readOutputs(ref, Object.keys(hubExportsSchema.shape));
+    const { values } = await readOutputs(ref, HUB_KEYS);
     return { ok: true, value: parseHubExports(stack, values) };
   } catch (e) {
     if (e instanceof ContractError) return { ok: false, error: e };

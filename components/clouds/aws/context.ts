@@ -25,7 +25,7 @@ export function partitionOf(region: string): string {
   return "aws";
 }
 
-/** ARN of the EKS cluster (the `aws:SourceArn` EKS Pod Identity presents to STS). */
+/** ARN of the EKS cluster (the `eks-cluster-arn` session tag EKS Pod Identity adds when it assumes a role). */
 export function clusterArn(region: string, accountId: string, clusterName: string): string {
   return `arn:${partitionOf(region)}:eks:${region}:${accountId}:cluster/${clusterName}`;
 }

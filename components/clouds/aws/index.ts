@@ -16,13 +16,24 @@ export * from "./storage";
 
 /**
  * Service annotations of a public LoadBalancer on EKS: an internet-facing NLB provisioned by the
- * AWS Load Balancer Controller (`external`), targeting pod IPs directly (`ip`), so client source
- * addresses reach the pods and `loadBalancerSourceRanges` becomes the NLB's security group rules.
+ * AWS Load Balancer Controller (`external`), targeting pod IPs directly (`ip`), with client IP
+ * preservation on, and `loadBalancerSourceRanges` as the NLB's security group rules.
+ *
+ * `preserve_client_ip.enabled=true` is what lets the pods see the client's address: an NLB keeps
+ * the client IP by default for instance targets but not for IP targets over TCP/TLS ("Edit target
+ * group attributes for your Network Load Balancer", Client IP preservation, Default settings,
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/edit-target-group-attributes.html:
+ * "IP type target groups (TCP, TLS): Disabled"); the controller sets it through the
+ * `service.beta.kubernetes.io/aws-load-balancer-target-group-attributes` annotation
+ * (https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations/,
+ * "Target group attributes"). Without it the pods see the NLB's private address, so the per-pod
+ * NetworkPolicy `ipBlock` allowlists of the hub addresses never match.
  */
 export const EKS_LB_ANNOTATIONS: Readonly<Record<string, string>> = {
   "service.beta.kubernetes.io/aws-load-balancer-type": "external",
   "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
   "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+  "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes": "preserve_client_ip.enabled=true",
 };
 
 /** The AWS cloud module. */

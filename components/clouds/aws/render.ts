@@ -125,6 +125,11 @@ export interface ReaderPolicyArgs {
   region: string;
   /** Hub egress addresses (IPv4, with or without a prefix length). */
   sourceIps: readonly string[];
+  /**
+   * The hub's own S3 gateway endpoint (`vpce-...`), set only when the hub is in this bucket's
+   * region (see {@link hubReaderPath}): its requests then arrive through that endpoint.
+   */
+  sourceVpce?: string;
   kmsKeyArn?: string;
 }
 
@@ -133,7 +138,50 @@ export function asCidrs(ips: readonly string[]): string[] {
   return ips.map((ip) => (ip.includes("/") ? ip : `${ip}/32`));
 }
 
-/** Identity policy of the hub's read-only user: list/get on the metrics bucket, from the hub's addresses only. */
+/** The S3 gateway endpoint a hub publishes in its contract (AWS hubs only). */
+export interface HubS3Endpoint {
+  /** The endpoint id (`vpce-...`). */
+  id: string;
+  /** The region of the hub's VPC, which is the endpoint's region. */
+  region: string;
+  /** The account that owns the hub's VPC and endpoint. */
+  accountId: string;
+}
+
+/** How the hub's requests reach a spoke's bucket: the addresses and, in-region, the endpoint they come from. */
+export interface HubReaderPath {
+  sourceIps: readonly string[];
+  /** Set when the hub reaches the bucket through its own S3 gateway endpoint. */
+  sourceVpce?: string;
+}
+
+/**
+ * How the hub's reader reaches a bucket in `bucketRegion`.
+ *
+ * An S3 gateway endpoint serves S3 in its own region only ("Gateway endpoints for Amazon S3",
+ * Considerations, https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html: "A
+ * gateway endpoint is available only in the Region where you created it"). So a hub in the
+ * bucket's region reaches it through its endpoint, where the request carries `aws:SourceVpce`
+ * and no `aws:SourceIp`; a hub in another region (or without an endpoint: GCP/Azure hubs, or an
+ * AWS hub contract without one) reaches it over the public path from its egress addresses.
+ * The addresses stay admitted in-region too: a subnet whose route table lacks the endpoint route
+ * still reaches S3 over NAT.
+ */
+export function hubReaderPath(bucketRegion: string, hubEgressIps: readonly string[], hubEndpoint?: HubS3Endpoint): HubReaderPath {
+  if (hubEndpoint !== undefined && hubEndpoint.region === bucketRegion) return { sourceIps: hubEgressIps, sourceVpce: hubEndpoint.id };
+  return { sourceIps: hubEgressIps };
+}
+
+/**
+ * Identity policy of the hub's read-only user: list/get on the metrics bucket, only from the
+ * hub's addresses or through the hub's own S3 gateway endpoint.
+ *
+ * IAM ANDs the conditions of one statement, so "from the addresses OR through the endpoint" is
+ * two Allow statements per action. The endpoint needs its own statement because a request through
+ * a VPC endpoint carries no `aws:SourceIp` (IAM "AWS global condition context keys", aws:SourceIp:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceip),
+ * so the `IpAddress` statement never matches it.
+ */
 export function readerPolicy(args: ReaderPolicyArgs): PolicyDocument {
   if (args.sourceIps.length === 0) throw new Error("the hub reader needs at least one hub egress address");
   const fromHub: PolicyCondition = { IpAddress: { "aws:SourceIp": asCidrs(args.sourceIps) } };
@@ -141,6 +189,13 @@ export function readerPolicy(args: ReaderPolicyArgs): PolicyDocument {
     { Sid: "ListMetricsFromHub", Effect: "Allow", Action: "s3:ListBucket", Resource: args.bucketArn, Condition: fromHub },
     { Sid: "GetMetricsFromHub", Effect: "Allow", Action: "s3:GetObject", Resource: `${args.bucketArn}/*`, Condition: fromHub },
   ];
+  if (args.sourceVpce !== undefined) {
+    const throughHubEndpoint: PolicyCondition = { StringEquals: { "aws:SourceVpce": args.sourceVpce } };
+    statements.push(
+      { Sid: "ListMetricsThroughHubEndpoint", Effect: "Allow", Action: "s3:ListBucket", Resource: args.bucketArn, Condition: throughHubEndpoint },
+      { Sid: "GetMetricsThroughHubEndpoint", Effect: "Allow", Action: "s3:GetObject", Resource: `${args.bucketArn}/*`, Condition: throughHubEndpoint },
+    );
+  }
   if (args.kmsKeyArn !== undefined) statements.push(kmsStatement(["kms:Decrypt"], args.kmsKeyArn, args.region));
   return { Version: "2012-10-17", Statement: statements };
 }
@@ -151,8 +206,8 @@ export interface BucketPolicyArgs {
   sourceVpce: string;
   /** Roles allowed to write objects (all others are denied even inside the VPC). Empty: no extra principal bound. */
   writerRoleArns: readonly string[];
-  /** The hub's read-only user and the addresses it may read from (metrics bucket only). */
-  reader?: { userArn: string; sourceIps: readonly string[] };
+  /** The hub's read-only user and where it may read from (metrics bucket only; see {@link hubReaderPath}). */
+  reader?: { userArn: string } & HubReaderPath;
 }
 
 /**
@@ -165,8 +220,17 @@ export interface BucketPolicyArgs {
  *   over the public path are denied as well as those through another endpoint.
  * - Object writes only by the writer roles, so a broad in-VPC principal (a node role with
  *   `s3:*`) cannot write either.
- * - The hub reader only from the hub's egress addresses (`NotIpAddress` on a missing
- *   `aws:SourceIp`, i.e. a request through any VPC endpoint, matches too) and only list/get.
+ * - The hub reader only from the hub's egress addresses or, when the hub is in this region,
+ *   through the hub's own S3 gateway endpoint, and only list/get. One Deny whose two negated
+ *   conditions are ANDed: it applies when the request is not from a hub address AND not through
+ *   the hub endpoint. Negated operators match a missing key (IAM "Condition operators",
+ *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html),
+ *   and a request through a VPC endpoint carries `aws:SourceVpce` but no `aws:SourceIp`, one over
+ *   the public path `aws:SourceIp` but no `aws:SourceVpce` (S3 "Controlling access from VPC
+ *   endpoints with bucket policies",
+ *   https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies-vpc-endpoint.html),
+ *   so another endpoint or another address is denied, and without the endpoint condition the
+ *   hub's in-region requests (through its endpoint) would be denied too.
  */
 export function bucketPolicy(args: BucketPolicyArgs): PolicyDocument {
   const bucketAndObjects = [args.bucketArn, `${args.bucketArn}/*`];
@@ -202,12 +266,15 @@ export function bucketPolicy(args: BucketPolicyArgs): PolicyDocument {
     if (args.reader.sourceIps.length === 0) throw new Error("the hub reader needs at least one hub egress address");
     statements.push(
       {
-        Sid: "DenyHubReaderOutsideHubAddresses",
+        Sid: args.reader.sourceVpce !== undefined ? "DenyHubReaderOutsideHubAddressesAndEndpoint" : "DenyHubReaderOutsideHubAddresses",
         Effect: "Deny",
         Principal: { AWS: args.reader.userArn },
         Action: "s3:*",
         Resource: bucketAndObjects,
-        Condition: { NotIpAddress: { "aws:SourceIp": asCidrs(args.reader.sourceIps) } },
+        Condition: {
+          NotIpAddress: { "aws:SourceIp": asCidrs(args.reader.sourceIps) },
+          ...(args.reader.sourceVpce !== undefined ? { StringNotEquals: { "aws:SourceVpce": args.reader.sourceVpce } } : {}),
+        },
       },
       {
         Sid: "DenyHubReaderAnythingButListGet",
@@ -242,12 +309,23 @@ export type TrustArgs =
     };
 
 /**
- * Trust policy of a workload role, bound to exactly one namespace/ServiceAccount.
+ * Trust policy of a workload role, bound to exactly one namespace/ServiceAccount of one cluster.
  *
- * Pod Identity: the EKS auth service assumes the role and tags the session; the session tags
- * `kubernetes-namespace` and `kubernetes-service-account` pin the ServiceAccount, and
- * `aws:SourceAccount`/`aws:SourceArn` pin the cluster (confused-deputy protection), so another
- * association in the account cannot borrow the role.
+ * Pod Identity: the EKS Auth service (`pods.eks.amazonaws.com`) assumes the role and tags the
+ * session with the association's cluster, namespace and ServiceAccount. The EKS user guide binds a
+ * role to them through those session tags: "Create IAM role with trust policy required by EKS Pod
+ * Identity" (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html, Setting Conditions)
+ * and the tag list of "Grant Pods access to AWS resources based on tags"
+ * (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html): `eks-cluster-arn`,
+ * `eks-cluster-name`, `kubernetes-namespace`, `kubernetes-service-account`, `kubernetes-pod-name`,
+ * `kubernetes-pod-uid`; the target-role example of pod-id-assign-target-role.html conditions on
+ * `aws:RequestTag/eks-cluster-arn` with the namespace and ServiceAccount tags. The cluster is
+ * therefore pinned by `aws:RequestTag/eks-cluster-arn`, not by `aws:SourceArn`: the guide gives no
+ * `aws:SourceArn` value for Pod Identity, and an `aws:SourceArn` condition in a Pod Identity trust
+ * policy has been reported to leave pods without credentials (awslabs/mountpoint-s3-csi-driver#781,
+ * resolved by removing it). `aws:SourceAccount`
+ * stays (confused-deputy protection). The association must keep its session tags (the
+ * `disableSessionTags` default, false); without them the conditions refuse the role, fail closed.
  *
  * IRSA: the cluster's OIDC provider, with the token's `sub` and `aud` pinned.
  */
@@ -264,10 +342,10 @@ export function trustPolicy(args: TrustArgs): PolicyDocument {
           Condition: {
             StringEquals: {
               "aws:SourceAccount": args.accountId,
+              "aws:RequestTag/eks-cluster-arn": args.clusterArn,
               "aws:RequestTag/kubernetes-namespace": args.namespace,
               "aws:RequestTag/kubernetes-service-account": args.serviceAccount,
             },
-            ArnEquals: { "aws:SourceArn": args.clusterArn },
           },
         },
       ],

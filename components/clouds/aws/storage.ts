@@ -10,6 +10,7 @@ import { asAws, bucketArn, clusterArn, issuerHostPath, oidcProviderArn, partitio
 import { bucketName, kmsAliasName, readerUserName, workloadRoleName, type BucketRole } from "./names";
 import {
   bucketPolicy,
+  hubReaderPath,
   lifecycleRules,
   readerPolicy,
   renderLokiStorage,
@@ -17,6 +18,7 @@ import {
   rotationState,
   trustPolicy,
   workloadPolicy,
+  type HubReaderPath,
   type TrustArgs,
 } from "./render";
 
@@ -59,6 +61,8 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
   public readonly workloadIdentity: StorageOutputs["workloadIdentity"];
   /** The S3 gateway endpoint (created or adopted) that object writes must come through. */
   public readonly s3EndpointId: pulumi.Output<string>;
+  /** The same endpoint with its region and account, as a hub publishes it in its contract. */
+  public readonly s3GatewayEndpoint: pulumi.Output<{ id: string; region: string; accountId: string }>;
   /** ARN of the customer-managed KMS key, when the buckets use one. */
   public readonly kmsKeyArn?: pulumi.Output<string>;
   /** Role ARN of each workload that got one. */
@@ -102,6 +106,7 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
       }, child);
       this.s3EndpointId = vpce.id;
     }
+    this.s3GatewayEndpoint = this.s3EndpointId.apply((id) => ({ id, region, accountId }));
 
     // ---- buckets ----
     const buckets: Partial<Record<BucketRole, BucketParts>> = {};
@@ -129,16 +134,18 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
     }
 
     // ---- hub reader ----
-    let reader: { userArn: pulumi.Output<string>; sourceIps: pulumi.Output<string[]> } | undefined;
+    let reader: { userArn: pulumi.Output<string>; path: pulumi.Output<HubReaderPath> } | undefined;
     if (args.hubEgressIps !== undefined) {
-      const sourceIps = pulumi.output(args.hubEgressIps);
+      // In the hub's region its requests come through the hub's S3 gateway endpoint, without a source address.
+      const hubEndpoint = args.hubS3GatewayEndpoint;
+      const path = pulumi.output(args.hubEgressIps).apply((ips) => hubReaderPath(region, ips, hubEndpoint));
       const user = new aws.iam.User(`${name}-hub-reader`, { name: readerUserName(ctx.stack), tags }, child);
       new aws.iam.UserPolicy(`${name}-hub-reader-policy`, {
         user: user.name,
         name: "read-metrics-from-hub",
         policy: pulumi
-          .all([sourceIps, this.kmsKeyArn ?? pulumi.output<string | undefined>(undefined)])
-          .apply(([ips, kms]) => JSON.stringify(readerPolicy({ bucketArn: bucketArn(region, metrics.name), region, sourceIps: ips, kmsKeyArn: kms }))),
+          .all([path, this.kmsKeyArn ?? pulumi.output<string | undefined>(undefined)])
+          .apply(([p, kms]) => JSON.stringify(readerPolicy({ bucketArn: bucketArn(region, metrics.name), region, sourceIps: p.sourceIps, sourceVpce: p.sourceVpce, kmsKeyArn: kms }))),
       }, child);
       const rotation = rotationState(args.nowMs ?? Date.now(), args.readerRotationDays);
       const keys = (["a", "b"] as const).map(
@@ -158,7 +165,7 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
           .apply(([bucket, accessKey, secretKey]) => renderS3Objstore({ bucket, region, credentials: { accessKey, secretKey } })),
       );
       this.readerUser = user.name;
-      reader = { userArn: user.arn, sourceIps };
+      reader = { userArn: user.arn, path };
     }
 
     // ---- bucket policies ----
@@ -169,14 +176,14 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
       new aws.s3.BucketPolicy(`${name}-${role}-policy`, {
         bucket: parts.bucket.id,
         policy: pulumi
-          .all([this.s3EndpointId, pulumi.all(writerArns), withReader?.userArn ?? pulumi.output<string | undefined>(undefined), withReader?.sourceIps ?? pulumi.output<string[] | undefined>(undefined)])
-          .apply(([vpce, arns, userArn, ips]) =>
+          .all([this.s3EndpointId, pulumi.all(writerArns), withReader?.userArn ?? pulumi.output<string | undefined>(undefined), withReader?.path ?? pulumi.output<HubReaderPath | undefined>(undefined)])
+          .apply(([vpce, arns, userArn, path]) =>
             JSON.stringify(
               bucketPolicy({
                 bucketArn: bucketArn(region, parts.name),
                 sourceVpce: vpce,
                 writerRoleArns: arns,
-                reader: userArn !== undefined && ips !== undefined ? { userArn, sourceIps: ips } : undefined,
+                reader: userArn !== undefined && path !== undefined ? { userArn, ...path } : undefined,
               }),
             ),
           ),
@@ -195,6 +202,7 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
       readonlyObjstore: this.readonlyObjstore,
       lokiStorage: this.lokiStorage,
       s3EndpointId: this.s3EndpointId,
+      s3GatewayEndpoint: this.s3GatewayEndpoint,
       kmsKeyArn: this.kmsKeyArn,
       roleArns: this.roleArns,
       readerUser: this.readerUser,
@@ -308,6 +316,8 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
         namespace: ref.namespace,
         serviceAccount: ref.serviceAccount,
         roleArn: role.arn,
+        // The trust policy pins cluster, namespace and ServiceAccount by these session tags.
+        disableSessionTags: false,
         tags: ctx.labels,
       }, child);
     }
