@@ -125,6 +125,32 @@ describe("policy pack on the example fleet", () => {
     assert.deepEqual(blocking(r), ["loadbalancer-source-ranges"]);
   });
 
+  it("a hub Alertmanager NetworkPolicy narrowed to the spokes' port is caught by networkpolicies-admit-declared-flows (the ruler's alerts and the mesh)", () => {
+    const r = mutated("ops-01", (rs) => {
+      const np = find(rs, (x) => x.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy" && JSON.stringify(x.inputs).includes("alertmanager-ingress"), "hub Alertmanager policy");
+      both(np, (p) => {
+        const spec = p.spec as { ingress: { ports: { port: number }[] }[] };
+        spec.ingress = spec.ingress.filter((rule) => rule.ports.some((x) => x.port === 9443));
+      });
+    });
+    assert.deepEqual(blocking(r), ["networkpolicies-admit-declared-flows"]);
+    const messages = mandatory(evaluatePolicies(r)).map((v) => v.message).join("\n");
+    assert.match(messages, /flow ruler-sends-alerts blocked/);
+    assert.match(messages, /flow alertmanager-mesh-udp blocked/);
+  });
+
+  it("a spoke bucket policy denying by IpAddress (escaped through a VPC endpoint) is caught by aws-ip-conditions-not-bypassed-by-vpc-endpoint", () => {
+    const r = mutated("dev-01", (rs) => {
+      const bp = find(rs, (x) => x.type === "aws:s3/bucketPolicy:BucketPolicy", "bucket policy");
+      both(bp, (p) => {
+        const doc = JSON.parse(String(p.policy)) as { Statement: unknown[] };
+        doc.Statement.push({ Sid: "DenyStrangers", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: "*", Condition: { IpAddress: { "aws:SourceIp": ["192.0.2.0/24"] } } });
+        p.policy = JSON.stringify(doc);
+      });
+    });
+    assert.deepEqual(blocking(r), ["aws-ip-conditions-not-bypassed-by-vpc-endpoint"]);
+  });
+
   it("npm run plan -- --enforce exits 3 when a spoke's config moves its data out of the hub's zone, and lists it in fleet.md", () => {
     const dir = mkdtempSync(join(tmpdir(), "sovereign-policy-"));
     try {

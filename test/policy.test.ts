@@ -8,11 +8,13 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { evaluatePolicies, type Violation } from "../policy/offline";
-import { allPolicies } from "../policy/policies";
+import { allPolicies, vpceBypassedIpConditions } from "../policy/policies";
 import { packConfigFor } from "../policy/stack-config";
 import type { RecordedResource, StackRun } from "../offline";
 import { secretValue } from "../offline/values";
-import { stringify } from "yaml";
+import { readFileSync } from "node:fs";
+import { parse, stringify } from "yaml";
+import { hubFlowTable, renderFlowPolicies } from "../components/exposure/flows";
 
 const REPO = join(__dirname, "..");
 const URN = (type: string, name: string): string => `urn:pulumi:t::sovereign-observability::${type}::${name}`;
@@ -141,6 +143,29 @@ function endpointsConfigMap(fixed: boolean): RecordedResource[] {
   return [rec("kubernetes:core/v1:ConfigMap", "thanos-query-endpoints", { metadata: { name: "thanos-query-endpoints" }, data: { "endpoints.yaml": stringify(doc) } })];
 }
 
+/**
+ * A hub's FlowPolicies component (its recorded table) and its NetworkPolicies. Violating: the hub
+ * Alertmanager policy the plan rendered before issue 11 item 2 (fixture), which drops the ruler
+ * (9093) and the mesh (9094 TCP/UDP) and admits the whole namespace on 9443.
+ */
+function hubFlows(fixed: boolean): RecordedResource[] {
+  const table = hubFlowTable({ namespace: "observability", spokeEgressIps: ["192.0.2.241", "203.0.113.126"], clusterCidrs: ["10.0.0.0/16"], operatorCidrs: [] });
+  const rendered = renderFlowPolicies(table, { "app.kubernetes.io/part-of": "sovereign-observability" });
+  const old = parse(readFileSync(join(REPO, "test", "fixtures", "old-alertmanager-spokes-ingress.yaml"), "utf8")) as { metadata: unknown; spec: unknown };
+  const policies = fixed ? rendered : [...rendered.filter((x) => x.metadata.name !== "alertmanager-ingress"), old];
+  const component = { ...rec("sovereign:exposure:FlowPolicies", "ops-01-flows", { table }), custom: false };
+  return [component, ...policies.map((x, i) => rec("kubernetes:networking.k8s.io/v1:NetworkPolicy", `np-${i}`, { metadata: x.metadata, spec: x.spec }))];
+}
+
+/** A bucket policy with a hub-reader address condition in a fail-closed (fixed) or VPC-endpoint-bypassed form. */
+function ipConditions(fixed: boolean): RecordedResource[] {
+  const tls = { Sid: "tls", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: ["arn:aws:s3:::t-metrics", "arn:aws:s3:::t-metrics/*"], Condition: { Bool: { "aws:SecureTransport": "false" } } };
+  const reader = fixed
+    ? { Sid: "reader", Effect: "Deny", Principal: { AWS: "arn:aws:iam::111122223333:user/r" }, Action: "s3:*", Resource: ["arn:aws:s3:::t-metrics/*"], Condition: { NotIpAddress: { "aws:SourceIp": ["198.51.100.7/32"] } } }
+    : { Sid: "strangers", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: ["arn:aws:s3:::t-metrics/*"], Condition: { IpAddress: { "aws:SourceIp": ["192.0.2.0/24"] } } };
+  return s3({ policy: { Version: "2012-10-17", Statement: [tls, reader] } });
+}
+
 const STORE_IMAGE = "quay.io/thanos/thanos:v0.42.4";
 function storeGateway(volumes: unknown[], extra: Record<string, unknown> = {}, subcommand = "store"): RecordedResource[] {
   const secret = rec("kubernetes:core/v1:Secret", "spoke-objstore", {
@@ -258,6 +283,8 @@ const CASES: Record<string, Case> = {
   "mtls-certificate-usages": { compliant: pki(), violating: pki({ leafUses: ["digital_signature", "server_auth", "client_auth"], dnsNames: [], caUses: ["digital_signature"] }), config: SPOKE },
   "loadbalancer-source-ranges": { compliant: service({ loadBalancerSourceRanges: ["198.51.100.7/32"] }), violating: service({}), config: SPOKE },
   "thanos-dns-endpoints-no-per-endpoint-tls": { compliant: endpointsConfigMap(true), violating: endpointsConfigMap(false), config: SPOKE },
+  "networkpolicies-admit-declared-flows": { compliant: hubFlows(true), violating: hubFlows(false), config: { ...SPOKE, role: "hub" } },
+  "aws-ip-conditions-not-bypassed-by-vpc-endpoint": { compliant: ipConditions(true), violating: ipConditions(false), config: SPOKE },
 };
 
 /** A stack run holding exactly these resources. */
@@ -291,6 +318,30 @@ describe("policy pack on minimal resources", () => {
       for (const x of v) assert.equal(x.policy, name);
     });
   }
+
+  it("flows: the old hub Alertmanager policy is named for the ruler's alerts and the mesh it cut, and for the namespace it opened", () => {
+    const v = only("networkpolicies-admit-declared-flows", hubFlows(false), { ...SPOKE, role: "hub" }).map((x) => x.message);
+    for (const id of ["ruler-sends-alerts", "alertmanager-mesh-tcp", "alertmanager-mesh-udp"]) assert.ok(v.some((m) => m.includes(`flow ${id} blocked`)), id);
+    assert.ok(v.some((m) => /every pod of namespace observability \(empty podSelector\)/.test(m)));
+  });
+
+  it("VPC endpoint bypass: each escaping form is named, the fail-closed forms and endpoint-pinned allows are silent", () => {
+    const forms: [string, string, boolean][] = [
+      ["Deny", "IpAddress", true],
+      ["Allow", "NotIpAddress", true],
+      ["Allow", "IpAddressIfExists", true],
+      ["Allow", "NotIpAddressIfExists", true],
+      ["Allow", "IpAddress", false],
+      ["Deny", "NotIpAddress", false],
+      ["Deny", "NotIpAddressIfExists", false],
+    ];
+    for (const [effect, op, fires] of forms) {
+      const doc = { Statement: [{ Sid: "s", Effect: effect, Action: "s3:GetObject", Resource: "*", Condition: { [op]: { "aws:SourceIp": ["192.0.2.0/24"] } } }] };
+      assert.equal(vpceBypassedIpConditions(JSON.stringify(doc)).length > 0, fires, `${effect} ${op}`);
+    }
+    const pinned = { Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*", Condition: { NotIpAddress: { "aws:SourceIp": ["192.0.2.0/24"] }, StringEquals: { "aws:SourceVpce": "vpce-0123456789abcdef0" } } }] };
+    assert.deepEqual(vpceBypassedIpConditions(pinned), []);
+  });
 
   it("the compliant sets pass the whole pack's mandatory policies", () => {
     for (const [name, c] of Object.entries(CASES)) {

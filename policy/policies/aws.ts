@@ -4,7 +4,7 @@
  * each bucket's side resources through the bucket they depend on.
  */
 import type { PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { arr, at, declaredStack, decoded, label, onceReporter, S3_BUCKETS, sideResources, STACK_CONFIG_SCHEMA, str, T, UNKNOWN } from "../lib";
+import { arr, at, declaredStack, decoded, entries, label, onceReporter, S3_BUCKETS, sideResources, STACK_CONFIG_SCHEMA, str, T, UNKNOWN } from "../lib";
 import { statements } from "./sovereignty";
 
 type BucketCheck = (bucket: PolicyResource, side: (types: readonly string[]) => PolicyResource[], report: (msg: string, urn?: string) => void, args: StackValidationArgs) => void;
@@ -178,6 +178,64 @@ export const customerManagedKeysRecommended: StackValidationPolicy = {
   validateStack: cmkCheck("not-customer"),
 };
 
+/** IAM documents the pack reads for address conditions: bucket, identity and trust policies. */
+const IAM_DOCUMENTS: readonly { type: string; key: string }[] = [
+  { type: T.s3Policy, key: "policy" },
+  { type: T.iamRolePolicy, key: "policy" },
+  { type: T.iamUserPolicy, key: "policy" },
+  { type: T.iamPolicy, key: "policy" },
+  { type: T.iamRole, key: "assumeRolePolicy" },
+];
+
+/**
+ * Address conditions a request through a VPC endpoint escapes. Such a request carries no
+ * `aws:SourceIp` (IAM "AWS global condition context keys", aws:SourceIp: "If the request comes
+ * from a host that uses an Amazon VPC endpoint, then the aws:SourceIp key is not present",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceip).
+ * With the key absent, `IpAddress` is false, negated operators (`NotIpAddress`) are true, and
+ * `...IfExists` operators are true (IAM "Condition operators", "...IfExists condition operators"
+ * and "Negated matching condition operators",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
+ * So a Deny on `IpAddress` stops nothing that comes through an endpoint, and an Allow on
+ * `NotIpAddress`, `NotIpAddressIfExists` or `IpAddressIfExists` grants to any endpoint, unless the
+ * same statement pins the endpoint (`aws:SourceVpce`/`aws:SourceVpc` with StringEquals).
+ * Fail-closed forms (Allow on `IpAddress`, Deny on `NotIpAddress`) are the ones the program uses.
+ */
+export function vpceBypassedIpConditions(doc: unknown): string[] {
+  const d = decoded(doc);
+  if (d === UNKNOWN) return [];
+  const out: string[] = [];
+  arr(at(d, "Statement")).forEach((st, i) => {
+    const effect = str(at(st, "Effect"));
+    const cond = at(st, "Condition");
+    const sid = str(at(st, "Sid")) ?? `#${i}`;
+    const ops = entries(cond).filter(([, v]) => entries(v).some(([k]) => k.toLowerCase() === "aws:sourceip")).map(([op]) => op);
+    if (ops.length === 0) return;
+    const pinsEndpoint = entries(at(cond, "StringEquals")).some(([k]) => ["aws:sourcevpce", "aws:sourcevpc"].includes(k.toLowerCase()));
+    for (const op of ops) {
+      if (effect === "Deny" && op === "IpAddress") out.push(`statement ${sid} denies by IpAddress on aws:SourceIp: a request through a VPC endpoint carries no aws:SourceIp and is not denied`);
+      if (effect === "Allow" && ["NotIpAddress", "NotIpAddressIfExists", "IpAddressIfExists"].includes(op) && !pinsEndpoint) out.push(`statement ${sid} allows by ${op} on aws:SourceIp: a request through any VPC endpoint carries no aws:SourceIp and is allowed`);
+    }
+  });
+  return out;
+}
+
+/** IAM address conditions that a VPC endpoint bypasses. */
+export const awsIpConditionsNotBypassed: StackValidationPolicy = {
+  name: "aws-ip-conditions-not-bypassed-by-vpc-endpoint",
+  description:
+    "No bucket, identity or trust policy restricts by aws:SourceIp in a form a request through a VPC endpoint escapes (it carries no aws:SourceIp): no Deny on IpAddress, no Allow on NotIpAddress/IpAddressIfExists without an aws:SourceVpce pin (SECURITY-CHECKLIST Identities: aws:SourceIp exists only on public-path requests; IAM global condition keys, aws:SourceIp).",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const report = onceReporter(reportViolation);
+    for (const { type, key } of IAM_DOCUMENTS) {
+      for (const r of args.resources.filter((x) => x.type === type)) {
+        for (const problem of vpceBypassedIpConditions(at(r.props, key))) report(`${label(r)}: ${problem}`, r.urn);
+      }
+    }
+  },
+};
+
 /** Every S3 and key policy. */
 export const awsPolicies: StackValidationPolicy[] = [
   s3PublicAccessBlocked,
@@ -189,4 +247,5 @@ export const awsPolicies: StackValidationPolicy[] = [
   s3AccessLogging,
   customerManagedKeysWhenConfigured,
   customerManagedKeysRecommended,
+  awsIpConditionsNotBypassed,
 ];

@@ -3,8 +3,9 @@
  * LoadBalancer exposure.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { checkFlows, type FlowTable, type KubeObject } from "../../components/exposure/flows-check";
 import { endpointConfigProblems } from "../../components/thanos/endpoints";
-import { arr, at, isObj, label, onceReporter, T, UNKNOWN } from "../lib";
+import { arr, at, isObj, label, onceReporter, read, T, UNKNOWN } from "../lib";
 
 /** Data stores whose loss loses telemetry or the keys to it (SECURITY-CHECKLIST data safety). */
 const PROTECTED: readonly string[] = [T.s3Bucket, T.s3BucketV2, T.kmsKey, T.gcsBucket, T.gcpKeyRing, T.gcpCryptoKey, T.azAccount, T.azContainer, T.azVault, T.azKey];
@@ -136,5 +137,79 @@ export const dnsEndpointsWithoutPerEndpointTls: ResourceValidationPolicy = {
   },
 };
 
+/** Type of the component that renders a stack's NetworkPolicies from its flow table (components/exposure/flows.ts). */
+const FLOW_POLICIES = "sovereign:exposure:FlowPolicies";
+const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+
+/** A resource's props as plain data, or UNKNOWN when any part is unknown at preview. */
+function plain(v: unknown): unknown {
+  return read(() => JSON.parse(JSON.stringify(v ?? null)) as unknown);
+}
+
+/**
+ * One stand-in workload per pod selector of the table, carrying exactly the selector's labels
+ * and the ports of the flows to it. CrossGuard sees typed resources only (a Helm release is one
+ * opaque resource), so the pods the charts render are represented by what the table says
+ * selects them; the full check on the rendered charts runs in `npm run plan` and the tests.
+ */
+function standInPods(table: FlowTable): KubeObject[] {
+  const groups = new Map<string, { what: string; labels: Record<string, string>; ports: { containerPort: number; protocol: string }[] }>();
+  const add = (what: string, labels: Record<string, string>, port?: { containerPort: number; protocol: string }): void => {
+    const key = JSON.stringify(Object.entries(labels).sort());
+    const g = groups.get(key) ?? { what, labels: { ...labels }, ports: [] };
+    if (port !== undefined && !g.ports.some((p) => p.containerPort === port.containerPort && p.protocol === port.protocol)) g.ports.push(port);
+    groups.set(key, g);
+  };
+  for (const f of table.flows) {
+    add(f.to.what, f.to.selector, { containerPort: f.port, protocol: f.protocol });
+    if (f.from.kind === "pods") add(f.from.what, f.from.selector);
+  }
+  return [...groups.values()].map((g) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: `(${g.what})`, namespace: table.namespace },
+    spec: { template: { metadata: { labels: g.labels }, spec: { containers: [{ name: "c", ports: g.ports }] } } },
+  }));
+}
+
+/**
+ * The stack's typed NetworkPolicies admit every flow of its declared table and nothing the
+ * table does not declare, with the Kubernetes semantics of components/exposure/flows-check.ts
+ * (additive policies, peers, ipBlock except, port ranges;
+ * https://kubernetes.io/docs/concepts/services-networking/network-policies/). A NetworkPolicy
+ * edited by hand, or added beside the table, that cuts a declared flow (the hub Alertmanager
+ * policy that dropped the ruler's alerts) or opens an undeclared one fails the preview.
+ */
+export const networkPoliciesAdmitDeclaredFlows: StackValidationPolicy = {
+  name: "networkpolicies-admit-declared-flows",
+  description:
+    "The stack's NetworkPolicies admit every flow its declared flow table needs (no declared flow blocked) and nothing the table does not declare (ARCHITECTURE: exposure only to the peer's egress IPs; SECURITY-CHECKLIST mTLS peers).",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const report = onceReporter(reportViolation);
+    for (const owner of args.resources.filter((r) => r.type === FLOW_POLICIES)) {
+      const table = plain(at(owner.props, "table"));
+      if (table === UNKNOWN || !isObj(table) || !Array.isArray(table.flows) || typeof table.namespace !== "string") continue;
+      const ft = table as unknown as FlowTable;
+      const policies: KubeObject[] = [];
+      let unknown = false;
+      for (const r of args.resources.filter((x) => x.type === NETWORK_POLICY)) {
+        const m = plain({ metadata: at(r.props, "metadata"), spec: at(r.props, "spec") });
+        if (m === UNKNOWN || !isObj(m) || !isObj(m.metadata)) {
+          unknown = true;
+          continue;
+        }
+        const meta = m.metadata as { name?: unknown; namespace?: unknown; labels?: Record<string, string> };
+        policies.push({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: typeof meta.name === "string" ? meta.name : r.name, namespace: typeof meta.namespace === "string" ? meta.namespace : ft.namespace, labels: meta.labels }, spec: m.spec });
+      }
+      if (unknown) continue;
+      const result = checkFlows({ table: ft, manifests: [...standInPods(ft), ...policies] });
+      for (const f of result.findings) {
+        if (f.kind === "blocked" || f.kind === "undeclared") report(`${label(owner)}: ${f.message.replace(/Deployment\/[^/]+\/\(/g, "(")}`, owner.urn);
+      }
+    }
+  },
+};
+
 /** Every cross-cloud hardening policy. */
-export const platformPolicies: (ResourceValidationPolicy | StackValidationPolicy)[] = [dataStoresProtected, mtlsEcdsaP256, mtlsCertificateUsages, loadBalancerSourceRanges, dnsEndpointsWithoutPerEndpointTls];
+export const platformPolicies: (ResourceValidationPolicy | StackValidationPolicy)[] = [dataStoresProtected, mtlsEcdsaP256, mtlsCertificateUsages, loadBalancerSourceRanges, dnsEndpointsWithoutPerEndpointTls, networkPoliciesAdmitDeclaredFlows];
