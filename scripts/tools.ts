@@ -13,6 +13,7 @@
  *   npm run tools                # build what is missing or stale
  *   npm run tools -- --force     # rebuild everything
  */
+import { parse } from "yaml";
 import { execFileSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -54,6 +55,22 @@ function chmodTree(path: string): void {
   chmodSync(path, 0o755);
 }
 
+/**
+ * The build tags of the upstream release build: `build.tags.all` and `build.tags.linux` of the
+ * module's `.promu.yml` (the file Prometheus-ecosystem releases are built from, prometheus/promu
+ * config), minus the tool's `omitTags`. Modules without one (helm: `TAGS :=` empty in its
+ * Makefile) build without tags.
+ */
+export function releaseTags(moduleDir: string, tool: UpstreamTool): string[] {
+  const file = join(moduleDir, ".promu.yml");
+  if (!existsSync(file)) return [];
+  const doc = parse(readFileSync(file, "utf8")) as { build?: { tags?: Record<string, unknown> } };
+  const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+  const all = [...new Set([...list(doc.build?.tags?.all), ...list(doc.build?.tags?.linux)])];
+  for (const t of Object.keys(tool.omitTags ?? {})) if (!all.includes(t)) throw new Error(`${tool.module}@${tool.moduleVersion}: omitTags names ${t}, which its .promu.yml does not set`);
+  return all.filter((t) => tool.omitTags?.[t] === undefined);
+}
+
 function build(tool: UpstreamTool): void {
   const names = tool.binaries.map((b) => b.name as ToolName);
   if (!force && names.every((n) => builtTool(n) !== undefined)) {
@@ -87,6 +104,7 @@ function build(tool: UpstreamTool): void {
   // A tools file keeps the main packages in the module graph for `go mod tidy`.
   writeFileSync(join(dir, "tools.go"), `//go:build tools\n\npackage tools\n\nimport (\n${tool.binaries.map((b) => `\t_ "${b.pkg}"`).join("\n")}\n)\n`);
   go(["mod", "tidy"], dir);
+  const tags = releaseTags(info.Dir, tool);
   const v = tool.version.replace(/^v/, "");
   const ldflags = tool.module === "helm.sh/helm/v3"
     ? `-s -w -X ${tool.versionPkg}.version=${tool.version}`
@@ -94,8 +112,8 @@ function build(tool: UpstreamTool): void {
   mkdirSync(TOOLS_BIN, { recursive: true });
   for (const b of tool.binaries) {
     const out = join(TOOLS_BIN, b.name);
-    process.stdout.write(`tools: building ${b.name} ${tool.version} (${tool.module}@${tool.moduleVersion})\n`);
-    go(["build", "-trimpath", "-ldflags", ldflags, "-o", `${out}.tmp`, b.pkg], dir, { CGO_ENABLED: "0" });
+    process.stdout.write(`tools: building ${b.name} ${tool.version} (${tool.module}@${tool.moduleVersion}, tags ${tags.join(",") || "none"})\n`);
+    go(["build", "-trimpath", ...(tags.length > 0 ? ["-tags", tags.join(",")] : []), "-ldflags", ldflags, "-o", `${out}.tmp`, b.pkg], dir, { CGO_ENABLED: "0" });
     renameSync(`${out}.tmp`, out);
     writeFileSync(`${out}.stamp`, stampOf(tool));
   }

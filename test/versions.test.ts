@@ -5,15 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { CHART_APP_VERSIONS, DEPLOYED_VERSIONS, UPSTREAM_TOOLS } from "../components/versions";
 import { listStacks, readStackFile } from "../components/config";
 import { REPO_DIR } from "../offline";
-import { moduleDirectives } from "../scripts/tools";
-import { builtTool, REPO_ROOT, TOOLS_BIN, type ToolName } from "../toolchain";
+import { moduleDirectives, releaseTags } from "../scripts/tools";
+import { builtTool, REPO_ROOT, TOOLS_BIN, toolModule, type ToolName } from "../toolchain";
 import { REFERENCE_DIR, helpFlags, transcribedThanosHelp, thanosFlags, type ThanosComponent } from "./support/reference";
 import { requireTool, runTool } from "./support/tools";
 
@@ -96,6 +97,37 @@ describe("the tools script", () => {
     assert.doesNotMatch(out, /building/);
     assert.equal(out.match(/up to date/g)?.length, UPSTREAM_TOOLS.length, out);
     assert.deepEqual(mtimes(), before);
+  });
+
+  it("takes the release build tags from the module's .promu.yml, minus the documented omissions", () => {
+    const dir = mkdtempSync(join(tmpdir(), "promu-"));
+    writeFileSync(join(dir, ".promu.yml"), "build:\n  tags:\n    all: [netgo, slicelabels]\n    linux: [netgo, builtinassets]\n");
+    const tool = { ...toolModule("thanos"), omitTags: { builtinassets: "why" } };
+    assert.deepEqual(releaseTags(dir, tool), ["netgo", "slicelabels"]);
+    assert.throws(() => releaseTags(dir, { ...tool, omitTags: { stringlabels: "why" } }), /omitTags names stringlabels, which its .promu.yml does not set/);
+    rmSync(dir, { recursive: true });
+  });
+
+  // Thanos v0.42.4 .promu.yml sets build.tags.all [netgo, slicelabels]: pkg/store/labelpb casts
+  // labels.Labels to []Label unsafely, which holds only with slicelabels; without the tag the
+  // sidecar's first gRPC Info reply panics (found by the loopback fleet, localfleet/).
+  it("built every binary with the tags of its upstream release build", { skip: missing }, () => {
+    const scratch = mkdtempSync(join(tmpdir(), "modinfo-"));
+    try {
+      for (const t of UPSTREAM_TOOLS) {
+        const info = JSON.parse(execFileSync("go", ["mod", "download", "-json", `${t.module}@${t.moduleVersion}`], { cwd: scratch, encoding: "utf8" })) as { Dir: string };
+        const want = releaseTags(info.Dir, t).sort();
+        for (const b of t.binaries) {
+          const buildInfo = execFileSync("go", ["version", "-m", join(TOOLS_BIN, b.name)], { encoding: "utf8" });
+          const got = (/^\s*build\s+-tags=(\S+)$/m.exec(buildInfo)?.[1] ?? "").split(",").filter((x) => x !== "").sort();
+          assert.deepEqual(got, want, `${b.name}: go version -m shows tags ${got.join(",") || "none"}`);
+        }
+      }
+      const thanosInfo = execFileSync("go", ["version", "-m", join(TOOLS_BIN, "thanos")], { encoding: "utf8" });
+      assert.match(thanosInfo, /-tags=\S*slicelabels/);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it("the transcribed Thanos help in ../shared/reference lists the built binary's flags", { skip: builtTool("thanos") === undefined ? "thanos not built" : undefined }, () => {

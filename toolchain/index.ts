@@ -25,9 +25,14 @@ export function toolModule(name: ToolName): UpstreamTool {
   return tool;
 }
 
-/** Stamp written next to a binary once it is built: module@version it came from. */
+/**
+ * Stamp written next to a binary once it is built: the module@version it came from and how it
+ * was built (`tags=promu`: the upstream release tags, see scripts/tools.ts), so a binary built
+ * another way is stale.
+ */
 export function stampOf(tool: UpstreamTool): string {
-  return `${tool.module}@${tool.moduleVersion} version=${tool.version}\n`;
+  const omitted = Object.keys(tool.omitTags ?? {}).sort().join(",");
+  return `${tool.module}@${tool.moduleVersion} version=${tool.version} tags=promu${omitted === "" ? "" : `-${omitted}`}\n`;
 }
 
 /** Path of a built tool, or undefined when `npm run tools` has not built this version. */
