@@ -70,12 +70,22 @@ function webhook(name: string, url: string, sendResolved: boolean): AmReceiver {
   return { name, webhook_configs: [{ url, send_resolved: sendResolved }] };
 }
 
+/** Seconds between two heartbeats at the dead-man's switch (configure its period to this). */
+export const HEARTBEAT_PERIOD_SECONDS = 60;
+
 /**
- * The heartbeat route: immediately and every minute, so the dead-man's switch can use a short
- * timeout. It must not `continue`: a heartbeat reaching a human receiver is noise every minute.
+ * The heartbeat route: at once, then every {@link HEARTBEAT_PERIOD_SECONDS}, so the dead-man's
+ * switch can use a short timeout. It must not `continue`: a heartbeat reaching a human receiver
+ * is noise every minute.
+ *
+ * Alertmanager re-sends only at a flush of the group, every `group_interval`, and only when the
+ * last notification (logged after its send completed) is older than `repeat_interval`
+ * (alertmanager v0.34.0 notify/dedup_stage.go, `needsUpdate`). So equal values, 1m and 1m,
+ * notify every 2 minutes (prometheus/alertmanager#676; seen on the loopback fleet). Flushing every
+ * 10s with a repeat of 55s makes the first flush past the repeat the one at 60s.
  */
 function heartbeatRoute(matchers: string[]): AmRoute {
-  return { matchers, receiver: RECEIVERS.deadMansSwitch, group_by: ["..."], group_wait: "0s", group_interval: "1m", repeat_interval: "1m", continue: false };
+  return { matchers, receiver: RECEIVERS.deadMansSwitch, group_by: ["..."], group_wait: "0s", group_interval: "10s", repeat_interval: "55s", continue: false };
 }
 
 /**
