@@ -1,0 +1,87 @@
+/**
+ * Every place where the loopback fleet departs from the plan, in one table: printed by the
+ * harness at start and reproduced in README ("Loopback fleet"). Anything not listed here is
+ * the plan's own value (args, flags, TLS files, rules, routes, timeouts), with only the paths
+ * rewritten to the harness directories and the listen addresses to the pod's loopback address.
+ */
+import { parse, stringify } from "yaml";
+import { isObj } from "./plan";
+
+export interface Substitution {
+  what: string;
+  plan: string;
+  harness: string;
+  why: string;
+}
+
+/** Time compression used by `--check` only (the interactive fleet runs the plan's durations). */
+export const CHECK_TIME_FACTOR = 12;
+
+export const SUBSTITUTIONS: readonly Substitution[] = [
+  { what: "object storage", plan: "S3 / GCS / Azure Blob bucket of the objstore file", harness: "Thanos FILESYSTEM bucket, one directory per bucket; every other objstore key is dropped", why: "no cloud here" },
+  { what: "read-only bucket credential", plan: "hub's reader credential (S3 keys / GCS / SAS, read and list only)", harness: "the same bucket directory remounted read-only (mount -o remount,bind,ro) in the hub store gateway's private mount namespace", why: "the cloud enforces read-only; here the kernel does" },
+  { what: "cluster DNS names", plan: "CoreDNS of each cluster (*.svc.cluster.local), public DNS of the exposed endpoints", harness: "one authoritative resolver per cluster on 127.0.<n>.53 (dns-packet), bind-mounted as the pod's /etc/resolv.conf with kubelet's search path; dnssrv+/dns+ discovery kept", why: "no cluster here" },
+  { what: "pod network", plan: "one IP per pod, listen 0.0.0.0 / :port, in-pod localhost", harness: "one loopback address 127.0.<n>.<m> per pod inside the harness's network namespace; listen and in-pod localhost addresses rewritten to it, ports kept", why: "loopback only" },
+  { what: "ClusterIP Services", plan: "a virtual IP load-balanced by kube-proxy", harness: "A records of the selected pods, rotated on each answer", why: "no kube-proxy" },
+  { what: "LoadBalancer Services", plan: "cloud NLB with loadBalancerSourceRanges", harness: "in-harness TCP forwarder on its own loopback address, port to targetPort; source ranges NOT enforced (every client is on loopback)", why: "no cloud LB" },
+  { what: "Deployment replicas", plan: "2 replicas of stateless Deployments", harness: "1 pod per Deployment (StatefulSets, Prometheus and Alertmanager keep their replica counts)", why: "2 cores" },
+  { what: "prometheus-operator", plan: "operator v0.93 renders Prometheus/Alertmanager StatefulSets and config from the kube-prometheus-stack CRs", harness: "localfleet/operator.ts renders the same args (cited from pkg/prometheus/server/statefulset.go, pkg/alertmanager/statefulset.go at v0.93.0) from the helm-rendered CRs", why: "no Kubernetes API" },
+  { what: "scrape discovery", plan: "ServiceMonitors through kubernetes_sd_configs", harness: "static_configs: each Prometheus scrapes both replicas (job kps-prometheus) and the synthetic target (job loopback-synthetic), with the labels the operator's relabeling gives (job, namespace, service, pod, instance); other ServiceMonitors are not scraped", why: "no Kubernetes API" },
+  { what: "Alertmanager receiver URLs", plan: "team secrets (offline stand-ins https://offline.invalid/...)", harness: "http://<webhook>/<same path>: the harness's webhook receiver records every notification", why: "no external receivers" },
+  { what: "ghostunnel sidecar", plan: "ghostunnel server --listen --target --cert --key --cacert --allow-all", harness: "Node TLS server with the same certificate, key and client CA, client certificate required and verified, forwarding to --target", why: "ghostunnel is not built here" },
+  { what: "shipped blocks", plan: "blocks Prometheus cuts every 2h", harness: "one pre-made block per Prometheus replica (promtool tsdb create-blocks-from openmetrics, 3h..2h15m ago) placed in its data dir before start; the real sidecar ships it, and the store gateways start once it is shipped (their first bucket sync finds it, as a running fleet's would)", why: "a 2h block does not finish in 3 minutes" },
+  { what: "probe alert (addition)", plan: "(none)", harness: "rule file loopback-probe.yaml on each spoke Prometheus: LoopbackFleetForwardProbe = vector(1), no for:, so a spoke alert reaches the hub at once (the plan's spoke Watchdog is dropped before the hub by design)", why: "every spoke alert of the plan waits 5m or more" },
+  { what: "rule timing (--check only)", plan: "ruler --eval-interval=1m, alert for: durations", harness: `divided by ${CHECK_TIME_FACTOR} in the harness's copy of the hub rules and ruler args (for: 5m -> 25s, eval 1m -> 5s); Alertmanager routes and timers unchanged`, why: "SpokeUnreachable for: 5m does not fit in 3 minutes" },
+];
+
+/** The table as printed text. */
+export function substitutionTable(): string {
+  const rows = SUBSTITUTIONS.map((s, i) => `${String(i + 1).padStart(2)}. ${s.what}: ${s.plan}\n    -> ${s.harness} (${s.why})`);
+  return `Substitutions (everything else is the plan's):\n${rows.join("\n")}`;
+}
+
+/** A bucket's identity in an objstore config (the directory name of its FILESYSTEM stand-in). */
+export function bucketId(objstoreYaml: string): string | undefined {
+  const doc = parse(objstoreYaml) as unknown;
+  if (!isObj(doc) || !isObj(doc.config)) return undefined;
+  const c = doc.config;
+  switch (doc.type) {
+    case "S3":
+    case "GCS":
+      return typeof c.bucket === "string" ? c.bucket : undefined;
+    case "AZURE":
+      return typeof c.storage_account === "string" && typeof c.container === "string" ? `${c.storage_account}-${c.container}` : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Substitution 1: the objstore file as a FILESYSTEM bucket at `dir`. */
+export function filesystemObjstore(dir: string): string {
+  // Thanos objstore FILESYSTEM provider (https://thanos.io/tip/thanos/storage.md/#filesystem).
+  return stringify({ type: "FILESYSTEM", config: { directory: dir } });
+}
+
+/** Substitution 10: receiver URLs of an Alertmanager config to the webhook, path kept. */
+export function receiversToWebhook(alertmanagerYaml: string, webhookBase: string): string {
+  return alertmanagerYaml.replace(/https:\/\/offline\.invalid(\/[^\s"']*)/g, (_m, path: string) => `${webhookBase}${path}`);
+}
+
+/** Substitution 14: `for:` and group `interval:` durations divided by `factor`. */
+export function compressRuleTimes(rulesYaml: string, factor: number): string {
+  const doc = parse(rulesYaml) as unknown;
+  if (!isObj(doc) || !Array.isArray(doc.groups)) return rulesYaml;
+  for (const g of doc.groups as unknown[]) {
+    if (!isObj(g) || !Array.isArray(g.rules)) continue;
+    for (const r of g.rules as unknown[]) if (isObj(r) && typeof r.for === "string") r.for = divideDuration(r.for, factor);
+  }
+  return stringify(doc, { lineWidth: 0 });
+}
+
+/** A Prometheus duration divided by `factor`, in whole seconds (at least 1s). */
+export function divideDuration(d: string, factor: number): string {
+  const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+  let total = 0;
+  for (const m of d.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) total += Number(m[1]) * units[m[2]];
+  return `${Math.max(1, Math.round(total / factor))}s`;
+}
