@@ -7,6 +7,7 @@
  * promtool and every Alertmanager configuration through the pinned amtool.
  */
 import assert from "node:assert/strict";
+import { readStackFile } from "../components/config";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -208,6 +209,25 @@ describe("the full manifest set of every example stack", { skip: helm.skipReason
     }
     assert.ok(prometheusFiles >= 4, `PrometheusRules checked: ${prometheusFiles}`);
     assert.ok(thanosFiles >= 1, `Thanos rule files checked: ${thanosFiles}`);
+  });
+
+  // The heartbeat route groups by every label (`group_by: ["..."]`, components/alerting), and
+  // Alertmanager notifies once per group (prometheus/alertmanager docs/configuration.md,
+  // `group_by`): two always-firing alerts on one Prometheus, the chart's general.rules Watchdog
+  // beside ours, send the dead-man's switch two heartbeats per period (seen on the loopback fleet).
+  it("every spoke's Prometheus ships exactly one always-firing heartbeat, the one the hub tells apart", () => {
+    for (const [stack, set] of sets) {
+      const heartbeats = set.all
+        .filter(({ manifest }) => manifest.kind === "PrometheusRule" && isObject(manifest.spec) && Array.isArray(manifest.spec.groups))
+        .flatMap(({ manifest }) => (manifest.spec as { groups: { rules?: Record<string, unknown>[] }[] }).groups.flatMap((g) => g.rules ?? []))
+        .filter((r) => typeof r.alert === "string" && (r.alert === "Watchdog" || String(r.expr).trim() === "vector(1)"));
+      if (readStackFile(REPO_DIR, stack).values.role === "hub") {
+        assert.equal(heartbeats.length, 0, `${stack}: the hub's heartbeat is the Ruler's, not a PrometheusRule`);
+        continue;
+      }
+      assert.equal(heartbeats.length, 1, `${stack}: ${heartbeats.length} always-firing alerts in its PrometheusRules: ${JSON.stringify(heartbeats.map((r) => r.labels))}`);
+      assert.deepEqual((heartbeats[0].labels as Record<string, string>).watchdog, "spoke", stack);
+    }
   });
 
   it("every Alertmanager configuration the stacks ship passes the pinned amtool", { skip: amtool.skipReason }, () => {

@@ -157,7 +157,12 @@ export function kubePrometheusStackValues(p: KubePrometheusStackParams): HelmVal
   return {
     // Fixes object names (Alertmanager `kps-alertmanager`, Prometheus `kps-prometheus`) that endpoints.ts selects on.
     fullnameOverride: RELEASES.prometheus,
-    defaultRules: { create: true },
+    // The chart's general.rules Watchdog is left out: the spoke ships its own heartbeat
+    // (components/alerting/rules.ts, labelled watchdog="spoke" for the hub), and a second
+    // always-firing alert is a second heartbeat notification per period (the heartbeat route
+    // groups by every label). Chart 88.5.3 templates/prometheus/rules-1.14/general.rules.yaml
+    // honours defaultRules.disabled.Watchdog.
+    defaultRules: { create: true, disabled: { Watchdog: true } },
     grafana: { enabled: false },
     ...MANAGED_CONTROL_PLANE,
     kubeProxy: { enabled: p.kubeProxy },
