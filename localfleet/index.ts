@@ -438,20 +438,35 @@ async function runChecks(fleet: LoopbackFleet, results: CheckResult[], ctx: { fr
   });
 
   // 8. Hub Watchdog once per interval (rulers HA deduplicated, Alertmanagers meshed).
-  await attempt("hub Watchdog reaches the webhook once per interval", async () => {
+  await attempt("hub Watchdog reaches the webhook once per interval, each spoke heartbeat once per period", async () => {
     const wd = rules.find((r) => r.expr.trim() === "vector(1)");
     if (wd === undefined) return [false, "the hub rules have no always-firing alert"];
     const labels = { alertname: wd.alert, ...wd.labels };
     const path = receiverPath(hubAmConfig, receiverOf(hubAmConfigFile, labels));
     // The period the dead-man's switch is told to expect (components/alerting), measured here
-    // on the real Alertmanagers: every gap within 80%..125% of it, one alert per notification.
+    // on the real Alertmanagers: every gap at least 80% of it and at most the period plus the
+    // peer timeout (15s, alertmanager --cluster.peer-timeout default): when the replica that
+    // notifies changes, the next one waits its position times that before it sends
+    // (alertmanager v0.34.0 app/cluster.go: wait = Position() x peer timeout).
     const period = HEARTBEAT_PERIOD_SECONDS;
     await waitFor("two Watchdog notifications", Math.max(0, period * 1000 * 2 + 15_000 - (Date.now() - tStart)), () => (notificationsOf(fleet.notifications, path, wd.alert).length >= 2 ? true : undefined));
     const got = notificationsOf(fleet.notifications, path, wd.alert);
     const gaps = got.slice(1).map((n, i) => (n.at - got[i].at) / 1000);
     const perNotification = got.map((n) => n.alerts.length);
-    const ok = got.length >= 2 && gaps.every((g) => g >= period * 0.8 && g <= period * 1.25) && perNotification.every((n) => n === 1) && got.every((n) => n.alerts.every((x) => x.labels.rule_replica === undefined));
-    return [ok, `${got.length} notifications at ${path}, gaps ${fmt(gaps.map((g) => Math.round(g)))}s (the dead-man's switch expects ${period}s), alerts per notification ${fmt(perNotification)}; two rulers x two meshed Alertmanagers, label-drop rule_replica`];
+    const ok = got.length >= 2 && gaps.every((g) => g >= period * 0.8 && g <= period + 15 + 5) && perNotification.every((n) => n === 1) && got.every((n) => n.alerts.every((x) => x.labels.rule_replica === undefined));
+    const lines = [`hub: ${got.length} notifications at ${path}, gaps ${fmt(gaps.map((g) => Math.round(g)))}s (the dead-man's switch expects ${period}s), alerts per notification ${fmt(perNotification)}; two rulers x two meshed Alertmanagers, label-drop rule_replica`];
+    // Each spoke's own heartbeat at its own dead-man's switch: never two within a period (one
+    // always-firing alert, two replicas deduplicated by the meshed pair). prod-01's gap spans its stop.
+    let spokesOk = true;
+    for (const s of fleet.spokes) {
+      const amFile = join(fleet.opts.root, s.stack, fleet.pod(s.stack, "alertmanager-").name, "volumes", "config-out", "alertmanager.env.yaml");
+      const spokePath = receiverPath(readFileSync(amFile, "utf8"), receiverOf(amFile, { alertname: "Watchdog", watchdog: "spoke" }));
+      const beats = notificationsOf(fleet.notifications, spokePath, "Watchdog");
+      const spokeGaps = beats.slice(1).map((n, i) => (n.at - beats[i].at) / 1000);
+      spokesOk &&= beats.length >= 2 && spokeGaps.every((g) => g >= period * 0.8) && beats.every((n) => n.alerts.length === 1);
+      lines.push(`${s.stack}: ${beats.length} notifications at ${spokePath}, gaps ${fmt(spokeGaps.map((g) => Math.round(g)))}s, alerts per notification ${fmt(beats.map((n) => n.alerts.length))}`);
+    }
+    return [ok && spokesOk, lines.join("\n")];
   });
 
   // 9. Nothing the hub reads is written to its disks, while it runs.

@@ -15,7 +15,7 @@ export interface Substitution {
 }
 
 /** Time compression used by `--check` only (the interactive fleet runs the plan's durations). */
-export const CHECK_TIME_FACTOR = 12;
+export const CHECK_TIME_FACTOR = 20;
 
 export const SUBSTITUTIONS: readonly Substitution[] = [
   { what: "object storage", plan: "S3 / GCS / Azure Blob bucket of the objstore file", harness: "Thanos FILESYSTEM bucket, one directory per bucket; every other objstore key is dropped", why: "no cloud here" },
@@ -31,7 +31,7 @@ export const SUBSTITUTIONS: readonly Substitution[] = [
   { what: "ghostunnel sidecar", plan: "ghostunnel server --listen --target --cert --key --cacert --allow-all", harness: "Node TLS server with the same certificate, key and client CA, client certificate required and verified, forwarding to --target", why: "ghostunnel is not built here" },
   { what: "shipped blocks", plan: "blocks Prometheus cuts every 2h", harness: "one pre-made block per Prometheus replica (promtool tsdb create-blocks-from openmetrics, 3h..2h15m ago) placed in its data dir before start; the real sidecar ships it, and the store gateways start once it is shipped (their first bucket sync finds it, as a running fleet's would)", why: "a 2h block does not finish in 3 minutes" },
   { what: "probe alert (addition)", plan: "(none)", harness: "rule file loopback-probe.yaml on each spoke Prometheus: LoopbackFleetForwardProbe = vector(1), no for:, so a spoke alert reaches the hub at once (the plan's spoke Watchdog is dropped before the hub by design)", why: "every spoke alert of the plan waits 5m or more" },
-  { what: "rule timing (--check only)", plan: "ruler --eval-interval=1m, alert for: durations", harness: `divided by ${CHECK_TIME_FACTOR} in the harness's copy of the hub rules and ruler args (for: 5m -> 25s, eval 1m -> 5s); Alertmanager routes and timers unchanged`, why: "SpokeUnreachable for: 5m does not fit in 3 minutes" },
+  { what: "rule timing (--check only)", plan: "ruler --eval-interval=1m, alert for: durations", harness: `divided by ${CHECK_TIME_FACTOR} in the harness's copy of the hub rules and ruler args (for: 5m -> ${divideDuration("5m", CHECK_TIME_FACTOR)}, eval 1m -> ${divideDuration("1m", CHECK_TIME_FACTOR)}); Alertmanager routes and timers unchanged`, why: "SpokeUnreachable for: 5m does not fit in 3 minutes" },
 ];
 
 /** The table as printed text. */
