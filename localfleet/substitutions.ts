@@ -5,6 +5,7 @@
  * rewritten to the harness directories and the listen addresses to the pod's loopback address.
  */
 import { parse, stringify } from "yaml";
+import { durationSeconds } from "../components/alerting/rules";
 import { isObj } from "./plan";
 
 export interface Substitution {
@@ -80,8 +81,5 @@ export function compressRuleTimes(rulesYaml: string, factor: number): string {
 
 /** A Prometheus duration divided by `factor`, in whole seconds (at least 1s). */
 export function divideDuration(d: string, factor: number): string {
-  const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
-  let total = 0;
-  for (const m of d.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) total += Number(m[1]) * units[m[2]];
-  return `${Math.max(1, Math.round(total / factor))}s`;
+  return `${Math.max(1, Math.round(durationSeconds(d) / factor))}s`;
 }
