@@ -363,6 +363,27 @@ async function runChecks(fleet: LoopbackFleet, results: CheckResult[], ctx: { fr
     return [ok, lines.join("\n")];
   });
 
+  // 6. Spoke alerts forwarded over mTLS, once per spoke: judged before a spoke is stopped, so a
+  // probe not yet forwarded is not lost with the stop.
+  await attempt("spoke alerts forwarded over mTLS arrive once", async () => {
+    const lines: string[] = [];
+    let ok = true;
+    for (const s of fleet.spokes) {
+      const labels: Record<string, string> = { alertname: "LoopbackFleetForwardProbe", severity: "warning", ...(parse(readFileSync(join(fleet.opts.root, s.stack, fleet.pod(s.stack, "prometheus-").name, "volumes", "config-out", "prometheus.env.yaml"), "utf8")) as { global: { external_labels: Record<string, string> } }).global.external_labels };
+      delete labels.prometheus_replica;
+      const path = receiverPath(hubAmConfig, receiverOf(hubAmConfigFile, labels));
+      await waitFor(`the probe alert of ${s.stack} at ${path}`, 60_000, () => notificationsOf(fleet.notifications, path, "LoopbackFleetForwardProbe").find((n) => n.alerts.some((x) => x.labels.cluster === s.stack)));
+      const got = notificationsOf(fleet.notifications, path, "LoopbackFleetForwardProbe").filter((n) => n.alerts.some((x) => x.labels.cluster === s.stack) && n.status === "firing");
+      const alerts = got.flatMap((n) => n.alerts.filter((x) => x.labels.cluster === s.stack));
+      ok &&= got.length === 1 && alerts.length === 1 && alerts[0].labels.prometheus_replica === undefined;
+      lines.push(`${s.stack}: ${got.length} notification(s) at hub receiver ${path}, ${alerts.length} alert(s) (both replicas send it; the operator's labeldrop of prometheus_replica makes them one)`);
+    }
+    const tls = fleet.tlsLog.filter((l) => l.authorized);
+    ok &&= tls.length > 0;
+    lines.push(`hub TLS listener: ${tls.length} verified client connections from ${fmt([...new Set(tls.map((l) => l.subject))])}, ${fleet.tlsLog.filter((l) => !l.authorized).length} refused`);
+    return [ok, lines.join("\n")];
+  });
+
   // 6. Stop the spoke-query spoke: partial response keeps the other; its unreachable alert arrives once; it recovers.
   const victim = fleet.cluster(LOOPBACK_STACKS.spokeQuery);
   const survivor = fleet.spokes.find((s) => s !== victim) as Cluster;
@@ -416,26 +437,6 @@ async function runChecks(fleet: LoopbackFleet, results: CheckResult[], ctx: { fr
   });
 
   await judgeUnreachable();
-
-  // 7. Spoke alerts forwarded over mTLS, once per spoke.
-  await attempt("spoke alerts forwarded over mTLS arrive once", async () => {
-    const lines: string[] = [];
-    let ok = true;
-    for (const s of fleet.spokes) {
-      const labels: Record<string, string> = { alertname: "LoopbackFleetForwardProbe", severity: "warning", ...(parse(readFileSync(join(fleet.opts.root, s.stack, fleet.pod(s.stack, "prometheus-").name, "volumes", "config-out", "prometheus.env.yaml"), "utf8")) as { global: { external_labels: Record<string, string> } }).global.external_labels };
-      delete labels.prometheus_replica;
-      const path = receiverPath(hubAmConfig, receiverOf(hubAmConfigFile, labels));
-      await waitFor(`the probe alert of ${s.stack} at ${path}`, 60_000, () => notificationsOf(fleet.notifications, path, "LoopbackFleetForwardProbe").find((n) => n.alerts.some((x) => x.labels.cluster === s.stack)));
-      const got = notificationsOf(fleet.notifications, path, "LoopbackFleetForwardProbe").filter((n) => n.alerts.some((x) => x.labels.cluster === s.stack) && n.status === "firing");
-      const alerts = got.flatMap((n) => n.alerts.filter((x) => x.labels.cluster === s.stack));
-      ok &&= got.length === 1 && alerts.length === 1 && alerts[0].labels.prometheus_replica === undefined;
-      lines.push(`${s.stack}: ${got.length} notification(s) at hub receiver ${path}, ${alerts.length} alert(s) (both replicas send it; the operator's labeldrop of prometheus_replica makes them one)`);
-    }
-    const tls = fleet.tlsLog.filter((l) => l.authorized);
-    ok &&= tls.length > 0;
-    lines.push(`hub TLS listener: ${tls.length} verified client connections from ${fmt([...new Set(tls.map((l) => l.subject))])}, ${fleet.tlsLog.filter((l) => !l.authorized).length} refused`);
-    return [ok, lines.join("\n")];
-  });
 
   // 8. Hub Watchdog once per interval (rulers HA deduplicated, Alertmanagers meshed).
   await attempt("hub Watchdog reaches the webhook once per interval, each spoke heartbeat once per period", async () => {
