@@ -3,14 +3,15 @@
  * Composition only; every decision lives in a component or a renderer.
  */
 import type { HubConfig } from "../components/config";
-import { CONTRACT_VERSION, readSpoke, selectSpokes, SPOKES_ENV, type SpokeView } from "../components/contracts";
+import { cloudModule } from "../components/clouds";
+import { chooseHubRead, CONTRACT_VERSION, readSpoke, selectSpokes, SPOKES_ENV, type HubFederation, type HubRead, type SpokeView } from "../components/contracts";
 import { HUB_ALERTMANAGER, SERVICE_ACCOUNTS } from "../components/endpoints";
 import { ExposedEndpoint } from "../components/exposure";
 import { FLOW_PORTS, FlowPolicies, POD_SELECTORS } from "../components/exposure/flows";
 import { stackFoundation } from "../components/foundation";
 import { k8sLabels } from "../components/labels";
 import { caBundle, tlsSecret } from "../components/pki";
-import { HUB_SECRETS, HubWorkloads } from "../components/workloads/hub";
+import { HUB_SECRETS, HUB_STORE_SA_PREFIX, HubWorkloads } from "../components/workloads/hub";
 
 /** Reads every wired spoke; all broken spokes are reported together, before any resource. */
 async function readSpokes(config: HubConfig): Promise<SpokeView[]> {
@@ -21,8 +22,34 @@ async function readSpokes(config: HubConfig): Promise<SpokeView[]> {
   return results.flatMap((r) => (r.ok ? [r.value] : []));
 }
 
+/** The hub's federation as it publishes it, or undefined with `hubReader.auth: key`. */
+function hubFederation(config: HubConfig): HubFederation | undefined {
+  if (config.hubReader.auth !== "federated") return undefined;
+  const issuerUrl = cloudModule(config.cloud).serviceAccountIssuer(config);
+  // The schema already refuses this; kept so that a cloud module without an issuer fails loudly.
+  if (issuerUrl === undefined) throw new Error(`hub ${config.stack}: hubReader.auth is federated but the cluster's ServiceAccount issuer is unknown: set observability:cluster.oidcIssuerUrl in Pulumi.${config.stack}.yaml`);
+  return { issuerUrl, namespace: config.namespace, serviceAccountPrefix: HUB_STORE_SA_PREFIX };
+}
+
+/** How every `hub-store` spoke is read; all unreadable spokes are reported together, before any resource. */
+function chooseReads(config: HubConfig, spokes: readonly SpokeView[], federation: HubFederation | undefined): Record<string, HubRead> {
+  const reads: Record<string, HubRead> = {};
+  const errors: string[] = [];
+  for (const s of spokes.filter((x) => x.queryPath === "hub-store")) {
+    try {
+      reads[s.name] = chooseHubRead(config.stack, s, federation);
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  if (errors.length > 0) throw new Error(`hub ${config.stack} cannot read ${errors.length} spoke(s):\n${errors.join("\n")}`);
+  return reads;
+}
+
 export async function hubProgram(config: HubConfig): Promise<Record<string, unknown>> {
   const spokes = await readSpokes(config);
+  const federation = hubFederation(config);
+  const reads = chooseReads(config, spokes, federation);
 
   const ns = config.namespace;
 
@@ -35,7 +62,6 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
     writers: { sidecar: { namespace: ns, serviceAccount: SERVICE_ACCOUNTS.ruler } },
     store: { namespace: ns, serviceAccount: SERVICE_ACCOUNTS.hubStore },
     ownEgressIps: egress.egressIps,
-    readerRotationDays: 30,
   });
 
   // Every spoke CA the hub's clients and its Alertmanager must trust; per-endpoint TLS pins each spoke to its own.
@@ -57,6 +83,7 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
   new HubWorkloads(`${config.stack}-workloads`, {
     config,
     spokes,
+    reads,
     writerObjstore: storage.writerObjstore,
     identities: storage.workloadIdentityOutput ?? storage.workloadIdentity,
     grafanaClient: { certPem: grafanaClient.certPem, keyPem: grafanaClient.privateKeyPem },
@@ -106,5 +133,9 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
     grafanaUrl: `https://${config.endpoints.grafana}`,
     // AWS: spokes in the hub's region admit its reader through this endpoint (see the contract).
     ...(storage.s3GatewayEndpoint !== undefined ? { s3GatewayEndpoint: storage.s3GatewayEndpoint } : {}),
+    // Spokes trust this issuer for exactly their store gateway's ServiceAccount.
+    ...(federation !== undefined ? { federation } : {}),
+    // A federated spoke retires its key once it sees itself read federated here.
+    spokeReaders: Object.fromEntries(Object.entries(reads).map(([spoke, r]) => [spoke, r.mode])),
   };
 }

@@ -5,7 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { SpokeConfig } from "../components/config";
-import { CONTRACT_VERSION, readHub } from "../components/contracts";
+import type { FederatedReader } from "../components/clouds";
+import { CONTRACT_VERSION, planSpokeReader, readHub, type SpokeReader, type SpokeReaderPlan } from "../components/contracts";
 import { LOKI_GATEWAY, SERVICE_ACCOUNTS, THANOS_QUERY } from "../components/endpoints";
 import { ExposedEndpoint } from "../components/exposure";
 import { FlowPolicies } from "../components/exposure/flows";
@@ -21,6 +22,9 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
     pulumi.log.warn(`spoke ${config.stack} exposes nothing: ${hubRead.error.message}`);
   }
   const hub = hubRead.ok ? hubRead.value : undefined;
+  // How the hub reads this spoke's bucket; a federation mismatch with the hub fails here, before any resource.
+  const readerPlan = hub === undefined ? undefined : planSpokeReader({ spoke: config.stack, auth: config.hubReader.auth, queryPath: config.queryPath, hub });
+  if (readerPlan?.notice !== undefined) pulumi.log.warn(`spoke ${config.stack}: ${readerPlan.notice}`);
   const ns = config.namespace;
 
   const { cloud, ctx, egress, cluster, pki, k8sOpts } = stackFoundation(config);
@@ -33,11 +37,12 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
       loki: { namespace: ns, serviceAccount: SERVICE_ACCOUNTS.loki },
     },
     store: config.queryPath === "spoke-query" ? { namespace: ns, serviceAccount: SERVICE_ACCOUNTS.store } : undefined,
-    // Only a hub that reads the bucket gets a credential for it.
-    hubEgressIps: hub !== undefined && config.queryPath === "hub-store" ? hub.egressIps : undefined,
-    hubS3GatewayEndpoint: hub !== undefined && config.queryPath === "hub-store" ? hub.s3GatewayEndpoint : undefined,
+    // Only a hub that reads the bucket gets access to it.
+    hubReader:
+      hub !== undefined && readerPlan !== undefined && (readerPlan.key || readerPlan.federated !== undefined)
+        ? { egressIps: hub.egressIps, s3GatewayEndpoint: hub.s3GatewayEndpoint, key: readerPlan.key, federated: readerPlan.federated, rotationDays: config.hubReader.rotationDays }
+        : undefined,
     ownEgressIps: egress.egressIps,
-    readerRotationDays: config.hubReader.rotationDays,
   });
 
 
@@ -114,8 +119,23 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
     buckets: { metrics: storage.metricsBucket, logs: storage.logsBucket },
     lokiPassword: lokiPassword.result,
     ...(storage.readonlyObjstore !== undefined ? { objstoreReadonly: storage.readonlyObjstore } : {}),
+    ...spokeReaderExport(readerPlan, storage.federatedReader),
     footprint: workloads.footprint,
   };
+}
+
+/**
+ * The contract's `reader`: federated when the spoke trusts the hub (the objstore file and the
+ * identity, none of it secret), `key` when only the static credential exists, nothing when the hub
+ * does not read the bucket.
+ */
+function spokeReaderExport(plan: SpokeReaderPlan | undefined, federated: pulumi.Output<FederatedReader> | undefined): { reader?: pulumi.Output<SpokeReader> } {
+  if (plan === undefined) return {};
+  const fed = plan.federated;
+  if (fed !== undefined && federated !== undefined) {
+    return { reader: federated.apply((r): SpokeReader => ({ auth: "federated", objstore: r.objstore, identity: r.identity, issuerUrl: fed.issuerUrl, subject: fed.subject })) };
+  }
+  return plan.key ? { reader: pulumi.output<SpokeReader>({ auth: "key" }) } : {};
 }
 
 function requireOutput<T>(v: pulumi.Output<T> | undefined, stack: string, what: string): pulumi.Output<T> {

@@ -59,7 +59,7 @@ const BUCKET_POLICY = {
     bucketArn: BUCKET_ARN.metrics,
     sourceVpce: VPCE,
     writerRoleArns: [ROLE_ARN("sidecar"), ROLE_ARN("compactor")],
-    reader: { userArn: READER_ARN, sourceIps: HUB_IPS },
+    reader: { principalArns: [READER_ARN], sourceIps: HUB_IPS },
   }),
   logs: bucketPolicy({ bucketArn: BUCKET_ARN.logs, sourceVpce: VPCE, writerRoleArns: [ROLE_ARN("loki")] }),
 };
@@ -259,7 +259,7 @@ describe("hub reader path (where the hub's requests come from)", () => {
 
   it("in-region: the reader gets objects through the hub's endpoint (no aws:SourceIp) and from its addresses, nowhere else (evaluated)", async () => {
     const path = hubReaderPath(REGION, HUB_IPS, HUB_VPCE);
-    const resourcePolicy = bucketPolicy({ bucketArn: BUCKET_ARN.metrics, sourceVpce: VPCE, writerRoleArns: [ROLE_ARN("sidecar")], reader: { userArn: READER_ARN, ...path } });
+    const resourcePolicy = bucketPolicy({ bucketArn: BUCKET_ARN.metrics, sourceVpce: VPCE, writerRoleArns: [ROLE_ARN("sidecar")], reader: { principalArns: [READER_ARN], ...path } });
     const identity = readerPolicy({ bucketArn: BUCKET_ARN.metrics, region: REGION, ...path });
     const decide = async (ctx: Record<string, string>, action = "s3:GetObject"): Promise<Decision> => {
       const r = await runSimulation({
@@ -283,7 +283,7 @@ describe("hub reader path (where the hub's requests come from)", () => {
   it("cross-region: a request through any endpoint is denied, so only the hub's addresses read (evaluated)", async () => {
     const path = hubReaderPath(REGION, HUB_IPS, { ...HUB_VPCE, region: "eu-west-1" });
     assert.equal(path.sourceVpce, undefined);
-    const resourcePolicy = bucketPolicy({ bucketArn: BUCKET_ARN.metrics, sourceVpce: VPCE, writerRoleArns: [], reader: { userArn: READER_ARN, ...path } });
+    const resourcePolicy = bucketPolicy({ bucketArn: BUCKET_ARN.metrics, sourceVpce: VPCE, writerRoleArns: [], reader: { principalArns: [READER_ARN], ...path } });
     const r = await runSimulation({
       request: { principal: READER_ARN, action: "s3:GetObject", resource: { resource: `${BUCKET_ARN.metrics}/x`, accountId: ACCOUNT }, contextVariables: { "aws:SecureTransport": "true", "aws:SourceVpce": HUB_VPCE.id } },
       identityPolicies: [{ name: "identity", policy: readerPolicy({ bucketArn: BUCKET_ARN.metrics, region: REGION, ...path }) }],

@@ -5,6 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { CloudTarget, EgressConfig, Retention, StackConfig } from "../config";
+import type { FederatedIdentity } from "../contracts";
 
 /** The writing components of a spoke, each with its own identity. */
 export type Writer = "sidecar" | "compactor" | "loki";
@@ -37,22 +38,37 @@ export interface StorageArgs {
   writers: Partial<Record<Writer, WorkloadRef>>;
   /** The read-only store gateway of this stack, when it runs one (`spoke-query`). */
   store?: WorkloadRef;
-  /**
-   * The hub's egress addresses. When given, a read-only credential for the metrics bucket is
-   * created, usable only from these addresses; when undefined (hub unreadable, or the hub's
-   * own bucket), no external reader exists.
-   */
-  hubEgressIps?: pulumi.Input<string[]>;
+  /** The hub's read access to the metrics bucket; undefined (hub unreadable, `spoke-query`, the hub's own bucket): no external reader. */
+  hubReader?: HubReaderArgs;
+  /** This stack's own egress addresses (some clouds must allow them for in-cluster writes). */
+  ownEgressIps: pulumi.Input<string[]>;
+}
+
+/**
+ * How the hub reads a spoke's metrics bucket: from its egress addresses only, with a static key,
+ * through workload identity federation with its cluster's issuer, or both during a migration.
+ */
+export interface HubReaderArgs {
+  /** The hub's egress addresses: every read is bound to them. */
+  egressIps: pulumi.Input<string[]>;
   /**
    * The S3 gateway endpoint of an AWS hub (its contract's `s3GatewayEndpoint`). AWS only: a hub in
    * the bucket's region reaches it through this endpoint, without a source address, so the reader
    * is admitted through it too. Other clouds ignore it.
    */
-  hubS3GatewayEndpoint?: { id: string; region: string; accountId: string };
-  /** This stack's own egress addresses (some clouds must allow them for in-cluster writes). */
-  ownEgressIps: pulumi.Input<string[]>;
-  /** Credential rotation period in days (the reader key is replaced on this schedule). */
-  readerRotationDays: number;
+  s3GatewayEndpoint?: { id: string; region: string; accountId: string };
+  /** A static read-only credential (`hubReader.auth: key`, or kept while the hub still reads with it). */
+  key: boolean;
+  /** Credential rotation period in days (the key is replaced on this schedule). */
+  rotationDays: number;
+  /** Trust the hub's ServiceAccount issuer for exactly this subject (`hubReader.auth: federated`). */
+  federated?: { issuerUrl: string; namespace: string; serviceAccount: string; subject: string };
+}
+
+/** The federated reader a spoke offers the hub: an objstore file without credential and what the hub's token is exchanged for. */
+export interface FederatedReader {
+  objstore: string;
+  identity: FederatedIdentity;
 }
 
 /** What a stack's storage gives the workloads. */
@@ -62,8 +78,10 @@ export interface StorageOutputs {
   logsBucket?: pulumi.Output<string>;
   /** Thanos objstore YAML for this stack's own components: workload identity, no static keys. */
   writerObjstore: pulumi.Output<string>;
-  /** Thanos objstore YAML with the hub's read-only credential (a secret); set when hubEgressIps was. */
+  /** Thanos objstore YAML with the hub's static read-only credential (a secret); set when `hubReader.key` was. */
   readonlyObjstore?: pulumi.Output<string>;
+  /** The hub's federated reader; set when `hubReader.federated` was. Holds no secret. */
+  federatedReader?: pulumi.Output<FederatedReader>;
   /** Loki `storage` / `storage_config` values for the logs bucket (writer identity). */
   lokiStorage?: pulumi.Output<Record<string, unknown>>;
   /** Per workload: ServiceAccount annotations and pod labels that bind it to its cloud identity. */
@@ -102,4 +120,10 @@ export interface CloudModule {
   createEgress(name: string, ctx: CloudContext, args: EgressArgs, opts?: pulumi.ComponentResourceOptions): pulumi.ComponentResource & EgressOutputs;
   /** Annotations of a public LoadBalancer Service on this cloud (source ranges are set on the Service spec). */
   loadBalancerAnnotations(): Record<string, string>;
+  /**
+   * The issuer of the cluster's ServiceAccount tokens (the `iss` claim), exactly as the cluster
+   * publishes it; undefined when the configuration does not name it (an EKS cluster without
+   * `cluster.oidcIssuerUrl`).
+   */
+  serviceAccountIssuer(config: StackConfig & CloudTarget): string | undefined;
 }

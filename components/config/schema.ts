@@ -188,8 +188,17 @@ const awsCluster = z
     accountId: awsAccount,
     /** How workloads get AWS credentials: EKS Pod Identity (preferred) or IRSA. */
     identity: z.enum(["pod-identity", "irsa"]).default("pod-identity"),
-    /** The cluster's OIDC issuer; required for IRSA. */
-    oidcIssuerUrl: httpsUrl.optional(),
+    /**
+     * The cluster's OIDC issuer (`aws eks describe-cluster --query cluster.identity.oidc.issuer`);
+     * required for IRSA and on a hub that federates its readers. Exactly as EKS publishes it, with
+     * no trailing slash: IAM keys its conditions by the issuer's host and path.
+     */
+    oidcIssuerUrl: z
+      .string()
+      .regex(/^https:\/\/oidc\.eks\.[a-z]{2}(-[a-z]+)+-[0-9]+\.amazonaws\.com(\.cn)?\/id\/[0-9A-Za-z]+$/, {
+        error: "expected the EKS issuer, like https://oidc.eks.eu-central-1.amazonaws.com/id/5E7A1C9B3D2F4A6E8C0B1D3F5A7C9E1B (no trailing slash)",
+      })
+      .optional(),
   })
   .superRefine((c, ctx) => {
     if (c.identity === "irsa" && c.oidcIssuerUrl === undefined)
@@ -259,8 +268,13 @@ const azureCluster = z.strictObject({
   subscriptionId: guid,
   tenantId: guid,
   resourceGroup: azureName,
-  /** The AKS OIDC issuer (az aks show --query oidcIssuerProfile.issuerUrl). */
-  oidcIssuerUrl: httpsUrl,
+  /**
+   * The AKS OIDC issuer (`az aks show --query oidcIssuerProfile.issuerUrl`), exactly as AKS
+   * publishes it, trailing slash included: Entra ID compares a federated credential's issuer with
+   * the token's `iss` claim as strings ("Workload identity federation: important considerations",
+   * https://learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations).
+   */
+  oidcIssuerUrl: httpsUrl.refine((v) => v.endsWith("/"), { error: "expected the AKS issuer exactly as az aks show prints it, ending in '/' (the token's iss claim does)" }),
 });
 
 const azureNetwork = z.strictObject({
@@ -275,6 +289,10 @@ const CLUSTER: Record<Cloud, z.ZodType> = { aws: awsCluster, gcp: gcpCluster, az
 const NETWORK: Record<Cloud, z.ZodType> = { aws: awsNetwork, gcp: gcpNetwork, azure: azureNetwork };
 
 // ---- roles --------------------------------------------------------------------------------
+
+/** How the hub reads a spoke's bucket: federated workload identity, or a static key. */
+export const READER_AUTH = ["federated", "key"] as const;
+export type ReaderAuth = (typeof READER_AUTH)[number];
 
 /** The environments a stack can declare; `prod` alerts page, the others open tickets. */
 export const ENVIRONMENTS = ["dev", "test", "stag", "prod", "ops"] as const;
@@ -309,8 +327,22 @@ const spokeSchema = z.strictObject({
   queryPath: z.enum(["hub-store", "spoke-query"]).default("hub-store"),
   endpoints: z.strictObject({ thanos: hostname, loki: hostname }),
   loki: z.strictObject({ mode: z.enum(["single-binary", "simple-scalable"]).default("single-binary") }).default({ mode: "single-binary" }),
-  /** The hub's read-only credential is replaced every `rotationDays`, the previous one staying valid one more period. */
-  hubReader: z.strictObject({ rotationDays: z.int().min(1).max(365).default(30) }).default({ rotationDays: 30 }),
+  /**
+   * How the hub reads this spoke's metrics bucket (`hub-store`). `federated` (default): no stored
+   * credential; the spoke trusts the hub cluster's ServiceAccount issuer for exactly the hub's store
+   * gateway of this spoke. `key`: a static read-only credential in the contract (for hubs whose
+   * issuer is not publicly discoverable), replaced every `rotationDays`, the previous one staying
+   * valid one more period. `oidcProvider` (AWS): `create` the account's IAM OIDC provider for the
+   * hub's issuer, or use the `existing` one (IAM allows one per issuer and account, so spokes sharing
+   * an account, or a spoke in the hub's own IRSA account, share it).
+   */
+  hubReader: z
+    .strictObject({
+      auth: z.enum(READER_AUTH).default("federated"),
+      rotationDays: z.int().min(1).max(365).default(30),
+      oidcProvider: z.enum(["create", "existing"]).optional(),
+    })
+    .default({ auth: "federated", rotationDays: 30 }),
   alerting: alertingSpoke,
   /**
    * Whether the cluster runs a kube-proxy whose metrics Prometheus can reach. Off: no kube-proxy
@@ -366,6 +398,13 @@ const hubSchema = z.strictObject({
   endpoints: z.strictObject({ grafana: hostname, alertmanager: hostname }),
   alerting: alertingHub,
   grafana: grafanaAccess.default({ operatorCidrs: [], tls: {} }),
+  /**
+   * `federated` (default): the hub publishes its cluster's ServiceAccount issuer, so spokes can
+   * trust its store gateways without any stored credential; the issuer must be publicly
+   * discoverable (the clouds' STS fetch its keys). `key`: no issuer is published and every spoke
+   * must use `hubReader.auth: key`.
+   */
+  hubReader: z.strictObject({ auth: z.enum(READER_AUTH).default("federated") }).default({ auth: "federated" }),
 });
 
 export type AwsCluster = z.output<typeof awsCluster>;
@@ -621,8 +660,28 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
     });
   }
   if (role === "spoke" && cloud === "gcp" && (values.queryPath ?? "hub-store") === "hub-store" && values.network !== null && typeof values.network === "object" && (values.network as { bucketIpFilter?: unknown }).bucketIpFilter === false) {
-    // IAM Conditions cannot bind GCS access to an IP: without the filter the hub's reader key would work from anywhere.
-    issues.push({ key: `${NS}:network.bucketIpFilter`, message: "must be true when queryPath is hub-store: the bucket IP filter is the only thing binding the hub's read-only key to the hub's egress IPs on GCP" });
+    // IAM Conditions cannot bind GCS access to an IP: without the filter the hub's reader would work from anywhere.
+    issues.push({ key: `${NS}:network.bucketIpFilter`, message: "must be true when queryPath is hub-store: the bucket IP filter is the only thing binding the hub's read access (key or federated) to the hub's egress IPs on GCP" });
+  }
+  const hubReader = values.hubReader !== null && typeof values.hubReader === "object" ? (values.hubReader as { auth?: unknown; oidcProvider?: unknown }) : {};
+  if (role === "spoke" && cloud !== undefined && cloud !== "aws" && hubReader.oidcProvider !== undefined) {
+    issues.push({ key: `${NS}:hubReader.oidcProvider`, message: `is an AWS setting (the account's IAM OIDC provider for the hub's issuer); remove it: ${cloud} federates through its own ${cloud === "gcp" ? "Workload Identity pool" : "federated identity credential"}` });
+  }
+  if (role === "spoke" && (hubReader.auth ?? "federated") === "key" && hubReader.oidcProvider !== undefined) {
+    issues.push({ key: `${NS}:hubReader.oidcProvider`, message: "is only used with hubReader.auth: federated; remove it" });
+  }
+  const awsCluster = cloud === "aws" && values.cluster !== null && typeof values.cluster === "object" ? (values.cluster as { oidcIssuerUrl?: unknown }) : undefined;
+  if (role === "hub" && awsCluster !== undefined && (hubReader.auth ?? "federated") === "federated" && awsCluster.oidcIssuerUrl === undefined) {
+    issues.push({
+      key: `${NS}:cluster.oidcIssuerUrl`,
+      message: `not set; required with hubReader.auth: federated (the default): spokes trust this cluster's ServiceAccount issuer for the hub's store gateways. Set it from aws eks describe-cluster --name <cluster> --query cluster.identity.oidc.issuer (the issuer must be publicly discoverable), or set ${NS}:hubReader.auth: key in Pulumi.${ctx.stack}.yaml`,
+    });
+  }
+  const issuer = awsCluster?.oidcIssuerUrl;
+  if (typeof issuer === "string" && typeof values.region === "string") {
+    const m = /^https:\/\/oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com/.exec(issuer);
+    if (m !== null && m[1] !== values.region)
+      issues.push({ key: `${NS}:cluster.oidcIssuerUrl`, message: `is the issuer of an EKS cluster in ${m[1]}, but this stack's cluster is in ${values.region}: copy the issuer of the stack's own cluster` });
   }
   if (cloud === "azure" && values.retention !== null && typeof values.retention === "object") {
     // On Azure the recovery window is blob soft delete, whose retention is 1-365 days (DeleteRetentionPolicy.days,

@@ -9,10 +9,18 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
 /**
- * Bumped on every incompatible change of either contract. A reader refuses any other
- * version, so a stale stack is caught at preview instead of miswiring the fleet.
+ * The contract version this project writes. Bumped on every incompatible change of either
+ * contract. v2: the hub reads spokes without a stored credential (workload identity federation):
+ * the hub publishes its ServiceAccount issuer and how it reads each spoke, a spoke publishes how
+ * the hub reads it (`reader`).
  */
-export const CONTRACT_VERSION = 1;
+export const CONTRACT_VERSION = 2;
+
+/**
+ * The versions a reader accepts: the current one and the one before it, so a fleet can be
+ * migrated one stack at a time. A stack on any other version is refused, naming what to update.
+ */
+export const READABLE_CONTRACT_VERSIONS: readonly number[] = [1, CONTRACT_VERSION];
 
 const pem = z.string().refine(
   (v) => {
@@ -30,10 +38,59 @@ const ipv4 = z.string().refine((v) => isIPv4(v), { error: "expected an IPv4 addr
 const hostPort = z.string().regex(/^[a-z0-9.-]+:[0-9]{1,5}$/, { error: "expected host:port" });
 const httpsUrl = z.string().refine((v) => URL.canParse(v) && new URL(v).protocol === "https:", { error: "expected an https:// URL" });
 const nonEmpty = z.string().min(1);
+const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, { error: "expected a GUID" });
+const contractVersion = z.union([z.literal(1), z.literal(CONTRACT_VERSION)]);
+
+/**
+ * How the hub authenticates as a spoke's federated reader, per spoke cloud: what its store
+ * gateway's projected token is exchanged for. None of it is a secret.
+ */
+export const federatedIdentitySchema = z.discriminatedUnion("cloud", [
+  z.object({
+    cloud: z.literal("aws"),
+    /** The read-only role the hub assumes with AssumeRoleWithWebIdentity. */
+    roleArn: z.string().regex(/^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role\/[\w+=,.@\/-]{1,64}$/, { error: "expected an IAM role ARN" }),
+    /** The bucket's region: the regional STS endpoint the pod calls. */
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-[0-9]+$/, { error: "expected an AWS region" }),
+  }),
+  z.object({
+    cloud: z.literal("gcp"),
+    /** Full resource name of the Workload Identity pool provider: the STS audience and the token's. */
+    audience: z.string().regex(/^\/\/iam\.googleapis\.com\/projects\/[0-9]+\/locations\/global\/workloadIdentityPools\/[a-z0-9-]{4,32}\/providers\/[a-z0-9-]{4,32}$/, {
+      error: "expected //iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>",
+    }),
+  }),
+  z.object({
+    cloud: z.literal("azure"),
+    /** Client id of the reader's user-assigned identity, and its tenant. */
+    clientId: guid,
+    tenantId: guid,
+  }),
+]);
+export type FederatedIdentity = z.output<typeof federatedIdentitySchema>;
+
+/**
+ * How the hub reads a `hub-store` spoke's bucket (contract v2). `federated`: the objstore file
+ * carries no credential and `identity` says what the hub's token is exchanged for; the spoke trusts
+ * exactly `issuerUrl` and `subject`. `key`: the secret `objstoreReadonly` carries a static credential.
+ */
+export const readerSchema = z.discriminatedUnion("auth", [
+  z.object({ auth: z.literal("key") }),
+  z.object({
+    auth: z.literal("federated"),
+    /** Thanos objstore YAML without any credential (not a secret). */
+    objstore: nonEmpty,
+    identity: federatedIdentitySchema,
+    /** The hub issuer and ServiceAccount subject the spoke's trust is bound to. */
+    issuerUrl: httpsUrl,
+    subject: z.string().regex(/^system:serviceaccount:[a-z0-9-]+:[a-z0-9.-]+$/, { error: "expected system:serviceaccount:<namespace>:<name>" }),
+  }),
+]);
+export type SpokeReader = z.output<typeof readerSchema>;
 
 /** Schema of a spoke's stack outputs. */
 export const spokeExportsSchema = z.object({
-  contractVersion: z.literal(CONTRACT_VERSION),
+  contractVersion,
   role: z.literal("spoke"),
   name: nonEmpty,
   cloud: z.enum(["aws", "gcp", "azure"]),
@@ -50,20 +107,36 @@ export const spokeExportsSchema = z.object({
   buckets: z.object({ metrics: nonEmpty, logs: nonEmpty }),
   /** Basic-auth password of the spoke's Loki gateway (secret). */
   lokiPassword: nonEmpty,
-  /** Thanos objstore config (YAML) with the hub's read-only credential (secret); `hub-store` spokes only. */
+  /**
+   * Thanos objstore config (YAML) with the hub's static read-only credential (secret): v1
+   * `hub-store` spokes, v2 spokes read with `reader.auth: key`, and federated v2 spokes while the
+   * hub still reads them with the key (the migration keeps it until the hub has switched).
+   */
   objstoreReadonly: nonEmpty.optional(),
+  /** v2, `hub-store` spokes: how the hub reads the bucket (see {@link readerSchema}). */
+  reader: readerSchema.optional(),
   /** Requested CPU/memory of the spoke's workloads; informational (fleet reports), never wired. */
   footprint: z
     .object({ cluster: z.object({ cpuMillicores: z.number(), memoryMiB: z.number() }), perNode: z.object({ cpuMillicores: z.number(), memoryMiB: z.number() }) })
     .optional(),
 }).superRefine((v, ctx) => {
-  if (v.queryPath === "hub-store" && v.objstoreReadonly === undefined) {
-    ctx.addIssue({ code: "custom", path: ["objstoreReadonly"], message: "required when queryPath is hub-store: the hub reads this spoke's bucket" });
+  if (v.contractVersion === 1) {
+    if (v.queryPath === "hub-store" && v.objstoreReadonly === undefined)
+      ctx.addIssue({ code: "custom", path: ["objstoreReadonly"], message: "required when queryPath is hub-store: the hub reads this spoke's bucket" });
+    return;
   }
+  if (v.queryPath === "hub-store" && v.reader === undefined)
+    ctx.addIssue({ code: "custom", path: ["reader"], message: "required when queryPath is hub-store: it says how the hub reads this spoke's bucket" });
+  if (v.queryPath !== "hub-store" && (v.reader !== undefined || v.objstoreReadonly !== undefined))
+    ctx.addIssue({ code: "custom", path: ["reader"], message: "only a hub-store spoke is read from its bucket" });
+  if (v.reader?.auth === "key" && v.objstoreReadonly === undefined)
+    ctx.addIssue({ code: "custom", path: ["objstoreReadonly"], message: "required when reader.auth is key: it carries the hub's read-only credential" });
+  if (v.reader?.auth === "federated" && v.reader.identity.cloud !== v.cloud)
+    ctx.addIssue({ code: "custom", path: ["reader", "identity", "cloud"], message: `is ${v.reader.identity.cloud}, but the spoke is on ${v.cloud}` });
 });
 
 /** Every output name of the spoke contract. */
-const SPOKE_KEYS = ["contractVersion", "role", "name", "cloud", "region", "sovereigntyZone", "environment", "queryPath", "labels", "egressIps", "exposed", "thanos", "loki", "buckets", "lokiPassword", "objstoreReadonly", "footprint"] as const;
+const SPOKE_KEYS = ["contractVersion", "role", "name", "cloud", "region", "sovereigntyZone", "environment", "queryPath", "labels", "egressIps", "exposed", "thanos", "loki", "buckets", "lokiPassword", "objstoreReadonly", "reader", "footprint"] as const;
 
 /**
  * The S3 gateway endpoint an AWS hub's VPC reaches S3 through. Spokes in the hub's region admit
@@ -82,8 +155,21 @@ const s3GatewayEndpoint = z.object({
  * additive for every reader, and an AWS hub deployed before it existed is refused with the output
  * named (redeploy the hub), never silently read as if it had no endpoint.
  */
+/**
+ * The hub's federation (v2, `hubReader.auth: federated`): the issuer of its cluster's
+ * ServiceAccount tokens and the ServiceAccount of each spoke's store gateway,
+ * `<serviceAccountPrefix><spoke>` in `namespace`. A spoke derives its subject from this, so a
+ * spoke onboarded before the hub lists it can already trust the right ServiceAccount.
+ */
+export const hubFederationSchema = z.object({
+  issuerUrl: httpsUrl,
+  namespace: z.string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, { error: "expected a namespace" }),
+  serviceAccountPrefix: z.string().regex(/^[a-z][a-z0-9-]*-$/, { error: "expected a ServiceAccount name prefix ending in '-'" }),
+});
+export type HubFederation = z.output<typeof hubFederationSchema>;
+
 export const hubExportsSchema = z.object({
-  contractVersion: z.literal(CONTRACT_VERSION),
+  contractVersion,
   role: z.literal("hub"),
   name: nonEmpty,
   cloud: z.enum(["aws", "gcp", "azure"]),
@@ -96,7 +182,15 @@ export const hubExportsSchema = z.object({
   grafanaUrl: httpsUrl,
   /** AWS hubs only: the S3 gateway endpoint of the hub's VPC (see {@link s3GatewayEndpoint}). */
   s3GatewayEndpoint: s3GatewayEndpoint.optional(),
+  /** The spokes the hub wired in its last deployment. */
+  spokes: z.array(nonEmpty).optional(),
+  /** v2: present when the hub federates its readers (see {@link hubFederationSchema}). */
+  federation: hubFederationSchema.optional(),
+  /** v2: how the hub read each `hub-store` spoke in its last deployment. */
+  spokeReaders: z.record(z.string(), z.enum(["key", "federated"])).optional(),
 }).superRefine((v, ctx) => {
+  if (v.contractVersion >= 2 && v.spokeReaders === undefined)
+    ctx.addIssue({ code: "custom", path: ["spokeReaders"], message: "required from contract v2 on: spokes retire their read keys only once the hub reads them federated" });
   if (v.cloud === "aws" && v.s3GatewayEndpoint === undefined) {
     ctx.addIssue({ code: "custom", path: ["s3GatewayEndpoint"], message: "required when cloud is aws: spokes in the hub's region admit the hub's reader through this S3 gateway endpoint (the hub was deployed by an older version of this project)" });
   }
@@ -109,7 +203,7 @@ export const hubExportsSchema = z.object({
 });
 
 /** Every output name of the hub contract. */
-const HUB_KEYS = ["contractVersion", "role", "name", "cloud", "region", "egressIps", "clientCaPem", "alertmanager", "grafanaUrl", "s3GatewayEndpoint"] as const;
+const HUB_KEYS = ["contractVersion", "role", "name", "cloud", "region", "egressIps", "clientCaPem", "alertmanager", "grafanaUrl", "s3GatewayEndpoint", "spokes", "federation", "spokeReaders"] as const;
 
 export type SpokeExports = z.output<typeof spokeExportsSchema>;
 export type HubExports = z.output<typeof hubExportsSchema>;
@@ -128,9 +222,23 @@ export class ContractError extends Error {
     readonly problems: readonly string[],
     fix: string,
   ) {
-    super(`stack '${stackName}' does not satisfy the contract (v${CONTRACT_VERSION}):\n${problems.map((p) => `  - ${p}`).join("\n")}\n${fix}`);
+    super(`stack '${stackName}' does not satisfy the contract (v${READABLE_CONTRACT_VERSIONS.join(" or v")}):\n${problems.map((p) => `  - ${p}`).join("\n")}\n${fix}`);
     this.name = "ContractError";
   }
+}
+
+/**
+ * The version check comes first and says which side to update: a stack older than this project
+ * reads is redeployed; a stack newer than it means this checkout is behind.
+ */
+function checkVersion(stack: string, values: Record<string, unknown>, reader: string): void {
+  const v = values.contractVersion;
+  if (v === undefined || READABLE_CONTRACT_VERSIONS.includes(v as number)) return;
+  const readable = READABLE_CONTRACT_VERSIONS.join(" or ");
+  if (typeof v === "number" && v > CONTRACT_VERSION) {
+    throw new ContractError(stack, [`output 'contractVersion' is ${v}, expected ${readable}: '${stack}' was deployed by a newer version of this project`], `Fix: update this checkout of the project (git pull) and deploy ${reader} with it.`);
+  }
+  throw new ContractError(stack, [`output 'contractVersion' is ${JSON.stringify(v)}, expected ${readable}`], `Fix: run 'pulumi up -s ${stack}' with this version of the project (npm run fleet -- up orders it).`);
 }
 
 function check<T>(schema: z.ZodType<T>, stack: string, values: Record<string, unknown>, fix: string): T {
@@ -138,8 +246,6 @@ function check<T>(schema: z.ZodType<T>, stack: string, values: Record<string, un
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => {
     const key = i.path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[");
-    if (i.path[0] === "contractVersion" && values.contractVersion !== undefined)
-      return `output 'contractVersion' is ${JSON.stringify(values.contractVersion)}, expected ${CONTRACT_VERSION}`;
     let at: unknown = values;
     for (const p of i.path) at = at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[p] : undefined;
     // A conditional requirement (a custom issue) says why the output is needed.
@@ -149,15 +255,17 @@ function check<T>(schema: z.ZodType<T>, stack: string, values: Record<string, un
 }
 
 /** Validates a spoke's outputs (secrets already revealed); throws {@link ContractError}. */
-export function parseSpokeExports(stack: string, values: Record<string, unknown>): SpokeExports {
-  if (values.exposed === false && values.contractVersion === CONTRACT_VERSION) {
+export function parseSpokeExports(stack: string, values: Record<string, unknown>, reader = "the hub"): SpokeExports {
+  checkVersion(stack, values, reader);
+  if (values.exposed === false && READABLE_CONTRACT_VERSIONS.includes(values.contractVersion as number)) {
     throw new ContractError(stack, ["output 'exposed' is false: the spoke could not read its hub when it was last deployed, so it exposes nothing"], `Fix: run 'pulumi up -s ${stack}' now that the hub is deployed.`);
   }
   return check(spokeExportsSchema, stack, values, `Fix: run 'pulumi up -s ${stack}' with this version of the project, or remove '${stack}' from observability:spokes of the hub.`);
 }
 
 /** Validates the hub's outputs; throws {@link ContractError}. */
-export function parseHubExports(stack: string, values: Record<string, unknown>): HubExports {
+export function parseHubExports(stack: string, values: Record<string, unknown>, reader = "the spoke"): HubExports {
+  checkVersion(stack, values, reader);
   return check(hubExportsSchema, stack, values, `Fix: run 'pulumi up -s ${stack}' (the hub bootstrap) before the spokes.`);
 }
 
@@ -238,4 +346,99 @@ export function selectSpokes(stack: string, configured: readonly string[], env: 
     throw new Error(`${SPOKES_ENV} names ${unknown.map((s) => `'${s}'`).join(", ")}, not listed in observability:spokes of Pulumi.${stack}.yaml. Fix: add them there (fleet onboard) or unset ${SPOKES_ENV}.`);
   }
   return configured.filter((s) => wanted.includes(s));
+}
+
+// ---- the hub's read access to a spoke's bucket ----------------------------------------------
+
+/** The Kubernetes subject of the hub's store gateway for one spoke (`system:serviceaccount:<ns>:<sa>`). */
+export function storeSubject(federation: HubFederation, spoke: string): { namespace: string; serviceAccount: string; subject: string } {
+  const serviceAccount = `${federation.serviceAccountPrefix}${spoke}`;
+  return { namespace: federation.namespace, serviceAccount, subject: `system:serviceaccount:${federation.namespace}:${serviceAccount}` };
+}
+
+/** What a spoke creates so that the hub can read its metrics bucket. */
+export interface SpokeReaderPlan {
+  /** A static read-only credential (key mode, or kept while the hub still reads with it). */
+  key: boolean;
+  /** Trust of the hub's issuer for exactly this ServiceAccount. */
+  federated?: { issuerUrl: string; namespace: string; serviceAccount: string; subject: string };
+  /** Said on every run while the plan is transitional (what to run to finish the migration). */
+  notice?: string;
+}
+
+/**
+ * Decides the hub's read access to a spoke from the spoke's `hubReader.auth` and the hub's
+ * contract. Federated spokes keep (or create) a key only while the hub reads them with one: a
+ * v1 hub reads every spoke it wires with a key, a v2 hub says so in `spokeReaders`. The key is
+ * retired on the spoke's first run after the hub has switched, so the read path never has a gap.
+ * Returns undefined when the hub does not read this spoke's bucket (`spoke-query`).
+ */
+export function planSpokeReader(args: { spoke: string; auth: "federated" | "key"; queryPath: "hub-store" | "spoke-query"; hub: HubExports }): SpokeReaderPlan | undefined {
+  const { spoke, hub } = args;
+  if (args.queryPath !== "hub-store") return undefined;
+  if (args.auth === "key") return { key: true };
+  if (hub.contractVersion < 2) {
+    const readsUs = (hub.spokes ?? []).includes(spoke);
+    return {
+      key: readsUs,
+      notice:
+        `hub ${hub.name} publishes contract v${hub.contractVersion}, which has no OIDC issuer, so the federated reader cannot be created yet` +
+        (readsUs ? "; the hub keeps reading this spoke with its key" : "") +
+        `. Run 'pulumi up -s ${hub.name}' (npm run fleet -- up upgrades the hub first), then 'pulumi up -s ${spoke}'.`,
+    };
+  }
+  if (hub.federation === undefined) {
+    throw new ContractError(
+      hub.name,
+      [`publishes no OIDC issuer (its observability:hubReader.auth is key), but spoke ${spoke} has hubReader.auth: federated`],
+      `Fix: set observability:hubReader.auth: key in Pulumi.${spoke}.yaml, or make ${hub.name}'s cluster issuer publicly discoverable, set observability:hubReader.auth: federated in Pulumi.${hub.name}.yaml and run 'pulumi up -s ${hub.name}'.`,
+    );
+  }
+  const sub = storeSubject(hub.federation, spoke);
+  const keyStillRead = hub.spokeReaders?.[spoke] === "key";
+  return {
+    key: keyStillRead,
+    federated: { issuerUrl: hub.federation.issuerUrl, ...sub },
+    notice: keyStillRead ? `hub ${hub.name} still reads this spoke with its key; the key is kept until the hub reads federated: run 'pulumi up -s ${hub.name}', then 'pulumi up -s ${spoke}' to retire it (npm run fleet -- up does both).` : undefined,
+  };
+}
+
+/** How the hub reads one `hub-store` spoke in this deployment. */
+export type HubRead =
+  | { mode: "federated"; identity: FederatedIdentity; objstore: string; serviceAccount: string }
+  | { mode: "key"; objstore: pulumi.Output<string> };
+
+/**
+ * Chooses how the hub reads a `hub-store` spoke: federated when the spoke offers it and trusts
+ * exactly this hub's issuer and ServiceAccount, else the spoke's key. A federated-only spoke the
+ * hub cannot read that way is refused, naming the stack to update.
+ */
+export function chooseHubRead(hub: string, spoke: SpokeView, federation: HubFederation | undefined): HubRead {
+  const reader = spoke.reader;
+  const key = spoke.objstoreReadonly;
+  if (reader?.auth === "federated") {
+    if (federation !== undefined) {
+      const sub = storeSubject(federation, spoke.name);
+      if (reader.issuerUrl === federation.issuerUrl && reader.subject === sub.subject) {
+        return { mode: "federated", identity: reader.identity, objstore: reader.objstore, serviceAccount: sub.serviceAccount };
+      }
+      if (key === undefined) {
+        throw new ContractError(
+          spoke.name,
+          [`output 'reader' trusts issuer ${reader.issuerUrl} for ${reader.subject}, but hub ${hub} reads as ${sub.subject} from ${federation.issuerUrl}`],
+          `Fix: run 'pulumi up -s ${spoke.name}' so that it trusts the hub's current issuer and ServiceAccount (npm run fleet -- up orders it).`,
+        );
+      }
+    } else if (key === undefined) {
+      throw new ContractError(
+        spoke.name,
+        [`is read only with federation (output 'reader.auth' is federated), but hub ${hub} does not federate (its observability:hubReader.auth is key)`],
+        `Fix: set observability:hubReader.auth: federated in Pulumi.${hub}.yaml (its issuer must be publicly discoverable), or observability:hubReader.auth: key in Pulumi.${spoke.name}.yaml and run 'pulumi up -s ${spoke.name}'.`,
+      );
+    }
+  }
+  if (key === undefined) {
+    throw new ContractError(spoke.name, ["output 'objstoreReadonly' is missing: the hub has no way to read this hub-store spoke"], `Fix: run 'pulumi up -s ${spoke.name}' with this version of the project.`);
+  }
+  return { mode: "key", objstore: key };
 }

@@ -11,14 +11,15 @@ import * as random from "@pulumi/random";
 import { createHash } from "node:crypto";
 import { hubAlertmanagerConfig, hubRuleGroups, toYaml } from "../alerting";
 import type { HubConfig } from "../config";
-import type { SpokeView } from "../contracts";
+import { federatedReaderPod, type ReaderPod } from "../clouds/readers";
+import type { HubRead, SpokeView } from "../contracts";
 import { RELEASES, SERVICE_ACCOUNTS } from "../endpoints";
 import { k8sLabels } from "../labels";
 import { GRPC_PORT, HTTP_PORT, PATHS, queryArgs, queryFrontendArgs, renderEndpointConfig, ruleArgs, RULER_REPLICA_LABEL, storeArgs, type EndpointEntry } from "../thanos/args";
 import { containerResources } from "./resources";
 import type { IdentityBindings } from "./spoke";
 import { chartRelease } from "./release";
-import { ThanosWorkload, type ThanosVolume } from "./thanos";
+import { ThanosWorkload, TOKEN_FILE, type ThanosVolume } from "./thanos";
 import { ALERTMANAGER_CONFIG_KEY, grafanaValues, hubAlertmanagerValues } from "./values";
 
 /**
@@ -34,13 +35,23 @@ export const TLS_PROXY = { release: "v1.11.1", image: "ghostunnel/ghostunnel:v1.
 /** The proxy's image reference (see {@link TLS_PROXY}). */
 export const TLS_PROXY_IMAGE = TLS_PROXY.image;
 
+/**
+ * Name prefix of each spoke's store gateway, its Service and its ServiceAccount
+ * (`thanos-store-<spoke>`). Published in the hub's contract (`federation.serviceAccountPrefix`):
+ * a federated spoke trusts exactly that ServiceAccount.
+ */
+export const HUB_STORE_SA_PREFIX = "thanos-store-";
+
+/** Where a federated store gateway finds its projected token and its objstore files. */
+export const READER_PATHS = { tokenDir: "/var/run/secrets/sovereign/reader", objstoreDir: "/etc/thanos/objstore" } as const;
+
 /** Names of the hub's Thanos services. */
 export const HUB_THANOS = {
   query: "thanos-query-global",
   frontend: "thanos-query-frontend",
   rule: "thanos-rule",
   ownStore: "thanos-store-hub",
-  spokeStore: (spoke: string): string => `thanos-store-${spoke}`,
+  spokeStore: (spoke: string): string => `${HUB_STORE_SA_PREFIX}${spoke}`,
   endpointsConfigMap: "thanos-query-global-endpoints",
   spokeCasConfigMap: "thanos-spoke-cas",
   rulesConfigMap: "thanos-rules",
@@ -85,6 +96,8 @@ export function hubEndpoints(namespace: string, spokes: readonly Pick<SpokeView,
 export interface HubWorkloadsArgs {
   config: HubConfig;
   spokes: readonly SpokeView[];
+  /** How each `hub-store` spoke is read (see chooseHubRead in components/contracts). */
+  reads: Readonly<Record<string, HubRead>>;
   /** Objstore YAML of the hub's own bucket (ruler output), workload identity. */
   writerObjstore: pulumi.Input<string>;
   identities: pulumi.Input<IdentityBindings>;
@@ -92,6 +105,12 @@ export interface HubWorkloadsArgs {
   grafanaClient: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
   /** The kubernetes.io/tls Secret Grafana serves HTTPS with. */
   grafanaTlsSecret: string;
+}
+
+/** The federated reader's pod parts for one spoke; undefined when it reads with a key. */
+export function readerPod(read: HubRead, spoke: string, hub: string): ReaderPod | undefined {
+  if (read.mode !== "federated") return undefined;
+  return federatedReaderPod(read.identity, { tokenFile: `${READER_PATHS.tokenDir}/${TOKEN_FILE}`, filesDir: READER_PATHS.objstoreDir }, `${hub}-reads-${spoke}`);
 }
 
 function hash(s: string): string {
@@ -133,23 +152,36 @@ export class HubWorkloads extends pulumi.ComponentResource {
       podLabels: identity("store").apply((i) => i.podLabels),
     }, { ...child, dependsOn: [ownObjstore] });
 
-    // Per hub-store spoke: a store gateway with that spoke's read-only credential, RAM only.
+    // Per hub-store spoke: a store gateway that reads only that spoke's bucket, RAM only. Federated:
+    // its own ServiceAccount's projected token is its only credential; key: the spoke's read-only key.
     for (const s of spokes.filter((x) => x.queryPath === "hub-store")) {
-      if (s.objstoreReadonly === undefined) throw new Error(`hub ${config.stack}: spoke ${s.name} (hub-store) exports no read-only objstore config`);
+      const read = args.reads[s.name];
+      if (read === undefined) throw new Error(`hub ${config.stack}: no read path chosen for spoke ${s.name} (hub-store)`);
+      const spokeLabels = { ...labels, "observability.sovereign/spoke": s.name, "observability.sovereign/reader": read.mode };
+      const reader = readerPod(read, s.name, config.stack);
       const secret = new k8s.core.v1.Secret(`${name}-objstore-${s.name}`, {
-        metadata: { name: HUB_SECRETS.spokeObjstore(s.name), namespace: ns, labels: { ...labels, "observability.sovereign/spoke": s.name } },
-        stringData: { "objstore.yaml": s.objstoreReadonly },
+        metadata: { name: HUB_SECRETS.spokeObjstore(s.name), namespace: ns, labels: spokeLabels },
+        // Federated: the objstore file (and GCP's credential configuration) hold no credential, so nothing here is a Pulumi secret.
+        stringData: read.mode === "key" ? { "objstore.yaml": read.objstore } : { "objstore.yaml": read.objstore, ...reader?.files },
       }, child);
+      const volumes: ThanosVolume[] = [
+        { name: "objstore", mountPath: READER_PATHS.objstoreDir, kind: "secret", secretName: HUB_SECRETS.spokeObjstore(s.name) },
+        { name: "data", mountPath: PATHS.data, kind: "memory", sizeLimit: memory },
+      ];
+      if (reader !== undefined) volumes.push({ name: "reader-token", mountPath: READER_PATHS.tokenDir, kind: "token", audience: reader.audience, expirationSeconds: reader.expirationSeconds });
       new ThanosWorkload(`${name}-${HUB_THANOS.spokeStore(s.name)}`, {
         params: {
           name: HUB_THANOS.spokeStore(s.name), namespace: ns, image, kind: "Deployment", replicas: 1, args: sArgs,
-          labels: { ...labels, "observability.sovereign/spoke": s.name },
+          labels: spokeLabels,
           selector: { "app.kubernetes.io/name": "thanos-store", "app.kubernetes.io/instance": s.name },
+          // No cloud webhook label or annotation: the hub's own cloud must not inject its identity here.
           podLabels: {},
-          // No cloud identity: the only credential is the spoke's read-only one in the config Secret.
+          env: reader?.env,
           serviceAccountName: HUB_THANOS.spokeStore(s.name), resources: storeResources,
-          volumes: [{ name: "objstore", mountPath: "/etc/thanos/objstore", kind: "secret", secretName: HUB_SECRETS.spokeObjstore(s.name) }, { name: "data", mountPath: PATHS.data, kind: "memory", sizeLimit: memory }],
-          grpc: true, configHash: hash(sArgs.join(" ")),
+          volumes,
+          grpc: true,
+          // A switch between key and federation rolls the pod (the Secret's content is not in the args).
+          configHash: hash(`${sArgs.join(" ")}\n${read.mode}\n${JSON.stringify(reader?.env ?? [])}`),
         },
         serviceAccountAnnotations: {},
       }, { ...child, dependsOn: [secret] });

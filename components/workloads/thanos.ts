@@ -16,7 +16,15 @@ export type ThanosVolume =
   /** RAM-backed scratch space: nothing written there survives the pod. */
   | { name: string; mountPath: string; kind: "memory"; sizeLimit: string }
   /** A persistent claim per replica (StatefulSet only; spoke compactor). */
-  | { name: string; mountPath: string; kind: "claim"; size: string };
+  | { name: string; mountPath: string; kind: "claim"; size: string }
+  /**
+   * A projected ServiceAccount token for one audience, written as `<mountPath>/token` and refreshed
+   * by kubelet (Kubernetes "Projected Volumes", serviceAccountToken). The federated reader's only credential.
+   */
+  | { name: string; mountPath: string; kind: "token"; audience: string; expirationSeconds: number };
+
+/** File name of a projected token inside its mount. */
+export const TOKEN_FILE = "token";
 
 /** Everything a Thanos pod is made of. */
 export interface ThanosWorkloadParams {
@@ -31,6 +39,8 @@ export interface ThanosWorkloadParams {
   labels: Record<string, string>;
   /** Extra pod labels, e.g. Azure's `azure.workload.identity/use`. */
   podLabels: Record<string, string>;
+  /** Extra environment of the container (the federated reader's credential chain). */
+  env?: { name: string; value: string }[];
   serviceAccountName: string;
   resources: ContainerResources;
   volumes: ThanosVolume[];
@@ -65,13 +75,13 @@ export function renderPodTemplate(p: ThanosWorkloadParams): k8s.types.input.core
           name: "thanos",
           image: p.image,
           args: p.args,
-          env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+          env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }, ...(p.env ?? [])],
           ports: [{ name: "http", containerPort: HTTP_PORT }, ...(p.grpc ? [{ name: "grpc", containerPort: GRPC_PORT }] : [])],
           livenessProbe: { httpGet: { path: "/-/healthy", port: "http" }, periodSeconds: 30, failureThreshold: 4 },
           readinessProbe: { httpGet: { path: "/-/ready", port: "http" }, periodSeconds: 10 },
           resources: p.resources,
           securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-          volumeMounts: p.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, readOnly: v.kind === "secret" || v.kind === "configMap" })),
+          volumeMounts: p.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, readOnly: v.kind === "secret" || v.kind === "configMap" || v.kind === "token" })),
         },
       ],
       volumes: p.volumes
@@ -81,7 +91,9 @@ export function renderPodTemplate(p: ThanosWorkloadParams): k8s.types.input.core
             ? { name: v.name, secret: { secretName: v.secretName } }
             : v.kind === "configMap"
               ? { name: v.name, configMap: { name: v.configMapName } }
-              : { name: v.name, emptyDir: { medium: "Memory", sizeLimit: v.kind === "memory" ? v.sizeLimit : undefined } },
+              : v.kind === "token"
+                ? { name: v.name, projected: { sources: [{ serviceAccountToken: { audience: v.audience, expirationSeconds: v.expirationSeconds, path: TOKEN_FILE } }] } }
+                : { name: v.name, emptyDir: { medium: "Memory", sizeLimit: v.kind === "memory" ? v.sizeLimit : undefined } },
         ),
     },
   };

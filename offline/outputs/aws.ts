@@ -97,6 +97,12 @@ export const awsOutputs: OutputTable = {
     const name = str(reg.inputs.name, `${reg.name}-${hexOf(ctx, reg, 7)}`);
     return { id: `${str(reg.inputs.role, "role")}:${name}`, state: { name } };
   },
+  // IAM names an OIDC provider by the issuer's host and path.
+  "aws:iam/openIdConnectProvider:OpenIdConnectProvider": (reg) => {
+    const url = new URL(str(reg.inputs.url, "https://issuer.invalid"));
+    const arn = `arn:${partitionOf(regionOf(reg))}:iam::${accountOf(reg)}:oidc-provider/${`${url.host}${url.pathname}`.replace(/\/+$/, "")}`;
+    return { id: arn, state: { arn, tagsAll: tagsAll(reg) } };
+  },
   "aws:iam/user:User": (reg, ctx) => {
     const name = str(reg.inputs.name, `${reg.name}-${hexOf(ctx, reg, 7)}`);
     const path = str(reg.inputs.path, "/");

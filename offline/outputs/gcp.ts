@@ -57,6 +57,21 @@ export const gcpOutputs: OutputTable = {
     const roleId = str(reg.inputs.roleId, reg.name);
     return { id: `projects/${project}/roles/${roleId}`, state: { name: `projects/${project}/roles/${roleId}`, project, roleId, deleted: false, stage: str(reg.inputs.stage, "GA") } };
   },
+  "gcp:projects/service:Service": (reg) => ({ id: `${projectOf(reg)}/${str(reg.inputs.service, reg.name)}`, state: { project: projectOf(reg), service: str(reg.inputs.service, reg.name) } }),
+  // Pools and providers are named by project number, as the IAM API returns them.
+  "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": (reg, ctx) => {
+    const project = projectOf(reg);
+    const id = str(reg.inputs.workloadIdentityPoolId, reg.name);
+    const name = `projects/${projectNumber(ctx, project)}/locations/global/workloadIdentityPools/${id}`;
+    return { id: `projects/${project}/locations/global/workloadIdentityPools/${id}`, state: { name, project, workloadIdentityPoolId: id, state: "ACTIVE", mode: "FEDERATION_ONLY" } };
+  },
+  "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": (reg, ctx) => {
+    const project = projectOf(reg);
+    const pool = str(reg.inputs.workloadIdentityPoolId, "pool");
+    const id = str(reg.inputs.workloadIdentityPoolProviderId, reg.name);
+    const name = `projects/${projectNumber(ctx, project)}/locations/global/workloadIdentityPools/${pool}/providers/${id}`;
+    return { id: `projects/${project}/locations/global/workloadIdentityPools/${pool}/providers/${id}`, state: { name, project, workloadIdentityPoolId: pool, workloadIdentityPoolProviderId: id, state: "ACTIVE" } };
+  },
   "gcp:serviceaccount/account:Account": (reg, ctx) => {
     const project = projectOf(reg);
     const accountId = str(reg.inputs.accountId, reg.name);

@@ -54,6 +54,10 @@ export const awsCloud: CloudModule = {
   createEgress(name, ctx, args, opts) {
     return new AwsEgress(name, { ...args, context: ctx }, opts);
   },
+  serviceAccountIssuer(config) {
+    if (config.cloud !== "aws") throw new Error(`stack ${config.stack} targets ${config.cloud}, not aws`);
+    return config.cluster.oidcIssuerUrl;
+  },
   loadBalancerAnnotations() {
     return { ...EKS_LB_ANNOTATIONS };
   },

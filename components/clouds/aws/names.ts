@@ -32,6 +32,11 @@ export function workloadRoleName(stack: string, user: BucketUser): string {
   return `${stack}-observability-${user}`;
 }
 
+/** IAM role the hub's store gateway assumes with its projected token (federated reader). */
+export function readerRoleName(stack: string): string {
+  return `${stack}-observability-hub-reader`;
+}
+
 /** IAM user that carries the hub's read-only access keys. */
 export function readerUserName(stack: string): string {
   return `${stack}-observability-hub-reader`;

@@ -206,8 +206,11 @@ export interface BucketPolicyArgs {
   sourceVpce: string;
   /** Roles allowed to write objects (all others are denied even inside the VPC). Empty: no extra principal bound. */
   writerRoleArns: readonly string[];
-  /** The hub's read-only user and where it may read from (metrics bucket only; see {@link hubReaderPath}). */
-  reader?: { userArn: string } & HubReaderPath;
+  /**
+   * The hub's read-only principals (its key user and/or its federated role) and where they may read
+   * from (metrics bucket only; see {@link hubReaderPath}).
+   */
+  reader?: { principalArns: readonly string[] } & HubReaderPath;
 }
 
 /**
@@ -264,11 +267,15 @@ export function bucketPolicy(args: BucketPolicyArgs): PolicyDocument {
   }
   if (args.reader !== undefined) {
     if (args.reader.sourceIps.length === 0) throw new Error("the hub reader needs at least one hub egress address");
+    if (args.reader.principalArns.length === 0) throw new Error("the hub reader needs at least one principal");
+    // A role ARN as principal also matches every session of that role (IAM "AWS JSON policy elements:
+    // Principal", IAM role sessions / IAM roles: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html).
+    const principal = { AWS: args.reader.principalArns.length === 1 ? args.reader.principalArns[0] : [...args.reader.principalArns] };
     statements.push(
       {
         Sid: args.reader.sourceVpce !== undefined ? "DenyHubReaderOutsideHubAddressesAndEndpoint" : "DenyHubReaderOutsideHubAddresses",
         Effect: "Deny",
-        Principal: { AWS: args.reader.userArn },
+        Principal: principal,
         Action: "s3:*",
         Resource: bucketAndObjects,
         Condition: {
@@ -279,7 +286,7 @@ export function bucketPolicy(args: BucketPolicyArgs): PolicyDocument {
       {
         Sid: "DenyHubReaderAnythingButListGet",
         Effect: "Deny",
-        Principal: { AWS: args.reader.userArn },
+        Principal: principal,
         NotAction: [...READER_ACTIONS],
         Resource: bucketAndObjects,
       },
@@ -365,6 +372,43 @@ export function trustPolicy(args: TrustArgs): PolicyDocument {
             [`${args.issuerHostPath}:aud`]: "sts.amazonaws.com",
           },
         },
+      },
+    ],
+  };
+}
+
+/** The audience of the hub's projected token for AWS STS (the IAM OIDC provider's client id). */
+export const AWS_STS_AUDIENCE = "sts.amazonaws.com";
+
+export interface HubReaderTrustArgs {
+  /** ARN of the spoke account's IAM OIDC provider for the hub's issuer. */
+  oidcProviderArn: string;
+  /** The hub issuer's host and path (the prefix of its condition keys). */
+  issuerHostPath: string;
+  /** `system:serviceaccount:<ns>:<sa>` of the hub's store gateway for this spoke. */
+  subject: string;
+}
+
+/**
+ * Trust policy of the hub's federated reader role: `sts:AssumeRoleWithWebIdentity` by the hub
+ * cluster's issuer, for exactly one ServiceAccount (`sub`) and the STS audience (`aud`). IAM
+ * "Create a role for OpenID Connect federation" (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html)
+ * and the EKS user guide "Assign IAM roles to Kubernetes service accounts"
+ * (https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html) give the
+ * `<issuer host/path>:sub` and `:aud` keys; `StringEquals` on both, never `StringLike`, so no other
+ * ServiceAccount of the hub cluster matches. The addresses are bound on the role's permissions and
+ * the bucket policy (an STS call may go through an STS endpoint without a source address).
+ */
+export function hubReaderTrustPolicy(args: HubReaderTrustArgs): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "HubStoreGatewayWebIdentity",
+        Effect: "Allow",
+        Principal: { Federated: args.oidcProviderArn },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: { StringEquals: { [`${args.issuerHostPath}:sub`]: args.subject, [`${args.issuerHostPath}:aud`]: AWS_STS_AUDIENCE } },
       },
     ],
   };

@@ -5,12 +5,13 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { BucketUser, CloudContext, StorageArgs, StorageOutputs, WorkloadRef } from "../types";
+import type { BucketUser, CloudContext, FederatedReader, StorageArgs, StorageOutputs, WorkloadRef } from "../types";
 import { asAws, bucketArn, clusterArn, issuerHostPath, oidcProviderArn, partitionOf, roleArn, type AwsContext } from "./context";
-import { bucketName, kmsAliasName, readerUserName, workloadRoleName, type BucketRole } from "./names";
+import { bucketName, kmsAliasName, readerRoleName, readerUserName, workloadRoleName, type BucketRole } from "./names";
 import {
   bucketPolicy,
   hubReaderPath,
+  hubReaderTrustPolicy,
   lifecycleRules,
   readerPolicy,
   renderLokiStorage,
@@ -18,6 +19,7 @@ import {
   rotationState,
   trustPolicy,
   workloadPolicy,
+  AWS_STS_AUDIENCE,
   type HubReaderPath,
   type TrustArgs,
 } from "./render";
@@ -67,8 +69,11 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
   public readonly kmsKeyArn?: pulumi.Output<string>;
   /** Role ARN of each workload that got one. */
   public readonly roleArns: Partial<Record<BucketUser, pulumi.Output<string>>>;
-  /** Name of the hub's read-only IAM user, when one exists. */
+  /** Name of the hub's read-only IAM user, when one exists (key reader). */
   public readonly readerUser?: pulumi.Output<string>;
+  /** ARN of the role the hub's store gateway assumes, when the hub reads federated. */
+  public readonly readerRoleArn?: pulumi.Output<string>;
+  public readonly federatedReader?: pulumi.Output<FederatedReader>;
 
   constructor(name: string, args: AwsStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("sovereign:aws:Storage", name, {}, opts);
@@ -134,38 +139,60 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
     }
 
     // ---- hub reader ----
-    let reader: { userArn: pulumi.Output<string>; path: pulumi.Output<HubReaderPath> } | undefined;
-    if (args.hubEgressIps !== undefined) {
+    let reader: { principalArns: pulumi.Output<string[]>; path: pulumi.Output<HubReaderPath> } | undefined;
+    const hubReader = args.hubReader;
+    if (hubReader !== undefined) {
       // In the hub's region its requests come through the hub's S3 gateway endpoint, without a source address.
-      const hubEndpoint = args.hubS3GatewayEndpoint;
-      const path = pulumi.output(args.hubEgressIps).apply((ips) => hubReaderPath(region, ips, hubEndpoint));
-      const user = new aws.iam.User(`${name}-hub-reader`, { name: readerUserName(ctx.stack), tags }, child);
-      new aws.iam.UserPolicy(`${name}-hub-reader-policy`, {
-        user: user.name,
-        name: "read-metrics-from-hub",
-        policy: pulumi
-          .all([path, this.kmsKeyArn ?? pulumi.output<string | undefined>(undefined)])
-          .apply(([p, kms]) => JSON.stringify(readerPolicy({ bucketArn: bucketArn(region, metrics.name), region, sourceIps: p.sourceIps, sourceVpce: p.sourceVpce, kmsKeyArn: kms }))),
-      }, child);
-      const rotation = rotationState(args.nowMs ?? Date.now(), args.readerRotationDays);
-      const keys = (["a", "b"] as const).map(
-        (slot) =>
-          new aws.iam.AccessKey(`${name}-hub-reader-key-${slot}`, { user: user.name, status: "Active" }, {
-            ...child,
-            // A new generation replaces the key; deleting first keeps the user within IAM's two keys.
-            replacementTrigger: `${slot}-${rotation[slot]}`,
-            deleteBeforeReplace: true,
-            additionalSecretOutputs: ["secret"],
-          }),
-      );
-      const active = keys[rotation.active === "a" ? 0 : 1];
-      this.readonlyObjstore = pulumi.secret(
-        pulumi
-          .all([metrics.bucket.bucket, active.id, active.secret])
-          .apply(([bucket, accessKey, secretKey]) => renderS3Objstore({ bucket, region, credentials: { accessKey, secretKey } })),
-      );
-      this.readerUser = user.name;
-      reader = { userArn: user.arn, path };
+      const hubEndpoint = hubReader.s3GatewayEndpoint;
+      const path = pulumi.output(hubReader.egressIps).apply((ips) => hubReaderPath(region, ips, hubEndpoint));
+      // The same read-only permissions for the key user and the federated role: list/get, from the hub only.
+      const readPolicy = pulumi
+        .all([path, this.kmsKeyArn ?? pulumi.output<string | undefined>(undefined)])
+        .apply(([p, kms]) => JSON.stringify(readerPolicy({ bucketArn: bucketArn(region, metrics.name), region, sourceIps: p.sourceIps, sourceVpce: p.sourceVpce, kmsKeyArn: kms })));
+      const principals: pulumi.Output<string>[] = [];
+      if (hubReader.key) {
+        const user = new aws.iam.User(`${name}-hub-reader`, { name: readerUserName(ctx.stack), tags }, child);
+        new aws.iam.UserPolicy(`${name}-hub-reader-policy`, { user: user.name, name: "read-metrics-from-hub", policy: readPolicy }, child);
+        const rotation = rotationState(args.nowMs ?? Date.now(), hubReader.rotationDays);
+        const keys = (["a", "b"] as const).map(
+          (slot) =>
+            new aws.iam.AccessKey(`${name}-hub-reader-key-${slot}`, { user: user.name, status: "Active" }, {
+              ...child,
+              // A new generation replaces the key; deleting first keeps the user within IAM's two keys.
+              replacementTrigger: `${slot}-${rotation[slot]}`,
+              deleteBeforeReplace: true,
+              additionalSecretOutputs: ["secret"],
+            }),
+        );
+        const active = keys[rotation.active === "a" ? 0 : 1];
+        this.readonlyObjstore = pulumi.secret(
+          pulumi
+            .all([metrics.bucket.bucket, active.id, active.secret])
+            .apply(([bucket, accessKey, secretKey]) => renderS3Objstore({ bucket, region, credentials: { accessKey, secretKey } })),
+        );
+        this.readerUser = user.name;
+        principals.push(user.arn);
+      }
+      if (hubReader.federated !== undefined) {
+        const fed = hubReader.federated;
+        const providerArn = this.hubOidcProvider(name, ctx, fed.issuerUrl, child);
+        const role = new aws.iam.Role(`${name}-hub-reader-role`, {
+          name: readerRoleName(ctx.stack),
+          description: `sovereign-observability ${ctx.stack}: the hub's store gateway (${fed.subject} of ${fed.issuerUrl}) reads the metrics bucket`,
+          assumeRolePolicy: providerArn.apply((arn) => JSON.stringify(hubReaderTrustPolicy({ oidcProviderArn: arn, issuerHostPath: issuerHostPath(fed.issuerUrl), subject: fed.subject }))),
+          maxSessionDuration: 3600,
+          tags: { ...tags, workload: "hub-reader" },
+        }, child);
+        new aws.iam.RolePolicy(`${name}-hub-reader-role-policy`, { role: role.name, name: "read-metrics-from-hub", policy: readPolicy }, child);
+        this.readerRoleArn = role.arn;
+        this.federatedReader = pulumi.all([metrics.bucket.bucket, role.arn]).apply(([bucket, arn]) => ({
+          // No keys: aws_sdk_auth makes Thanos use the SDK chain, which reads AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE.
+          objstore: renderS3Objstore({ bucket, region }),
+          identity: { cloud: "aws" as const, roleArn: arn, region },
+        }));
+        principals.push(role.arn);
+      }
+      reader = { principalArns: pulumi.all(principals), path };
     }
 
     // ---- bucket policies ----
@@ -176,14 +203,14 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
       new aws.s3.BucketPolicy(`${name}-${role}-policy`, {
         bucket: parts.bucket.id,
         policy: pulumi
-          .all([this.s3EndpointId, pulumi.all(writerArns), withReader?.userArn ?? pulumi.output<string | undefined>(undefined), withReader?.path ?? pulumi.output<HubReaderPath | undefined>(undefined)])
-          .apply(([vpce, arns, userArn, path]) =>
+          .all([this.s3EndpointId, pulumi.all(writerArns), withReader?.principalArns ?? pulumi.output<string[] | undefined>(undefined), withReader?.path ?? pulumi.output<HubReaderPath | undefined>(undefined)])
+          .apply(([vpce, arns, readerArns, path]) =>
             JSON.stringify(
               bucketPolicy({
                 bucketArn: bucketArn(region, parts.name),
                 sourceVpce: vpce,
                 writerRoleArns: arns,
-                reader: userArn !== undefined && path !== undefined ? { userArn, ...path } : undefined,
+                reader: readerArns !== undefined && path !== undefined ? { principalArns: readerArns, ...path } : undefined,
               }),
             ),
           ),
@@ -206,6 +233,8 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
       kmsKeyArn: this.kmsKeyArn,
       roleArns: this.roleArns,
       readerUser: this.readerUser,
+      readerRoleArn: this.readerRoleArn,
+      federatedReader: this.federatedReader,
     });
   }
 
@@ -281,6 +310,28 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
       rules: lifecycleRules(role, args.retention),
     }, { ...guard, dependsOn: [versioning] });
     return { bucket, name: bucketNameValue, publicAccessBlock };
+  }
+
+  /**
+   * The spoke account's IAM OIDC provider for the hub cluster's issuer, created, or the existing
+   * one (`hubReader.oidcProvider: existing`): IAM holds one provider per issuer URL and account
+   * ("Create an OpenID Connect (OIDC) identity provider in IAM",
+   * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc.html), so spokes
+   * sharing an account, or a spoke in the hub's own IRSA account, use the one that exists. Its
+   * client id is the STS audience; no thumbprint is pinned (IAM then obtains the issuer's own,
+   * and trusts EKS' issuer through its root CA library, same page). It is not a data store: a
+   * created provider is retained on delete, since other trusts in the account may use it.
+   */
+  private hubOidcProvider(name: string, ctx: AwsContext, issuerUrl: string, child: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    const { region, cluster } = ctx.config;
+    const mode = ctx.config.role === "spoke" ? (ctx.config.hubReader.oidcProvider ?? "create") : "create";
+    if (mode === "existing") return pulumi.output(oidcProviderArn(region, cluster.accountId, issuerUrl));
+    const provider = new aws.iam.OpenIdConnectProvider(`${name}-hub-oidc`, {
+      url: issuerUrl,
+      clientIdLists: [AWS_STS_AUDIENCE],
+      tags: { ...ctx.labels, purpose: "hub-reader" },
+    }, { ...child, retainOnDelete: true });
+    return provider.arn;
   }
 
   /** The IAM role of one workload, its least-privilege policy and (Pod Identity) its association. */

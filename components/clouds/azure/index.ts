@@ -41,6 +41,10 @@ export const azureCloud: CloudModule = {
   createEgress(name, ctx, args, opts) {
     return new AzureEgress(name, { ...args, context: ctx }, opts);
   },
+  serviceAccountIssuer(config) {
+    if (config.cloud !== "azure") throw new Error(`stack ${config.stack} targets ${config.cloud}, not azure`);
+    return config.cluster.oidcIssuerUrl;
+  },
   loadBalancerAnnotations() {
     return { ...AKS_LB_ANNOTATIONS };
   },

@@ -12,8 +12,11 @@ import type { BucketUser, WorkloadRef, Writer } from "../types";
 /** The containers a stack can own (one per bucket role of the seam). */
 export type ContainerRole = "metrics" | "logs";
 
-/** Who is granted access: a workload of this stack, or the hub's read-only credential. */
-export type AzurePrincipal = BucketUser | "hub-reader";
+/**
+ * Who is granted access: a workload of this stack, the hub's SAS (`hub-reader`), or the hub's
+ * federated user-assigned identity (`hub-federated`).
+ */
+export type AzurePrincipal = BucketUser | "hub-reader" | "hub-federated";
 
 /** Built-in data-plane roles this module grants, and nothing broader. */
 export const AZURE_ROLES = {
@@ -54,8 +57,10 @@ export interface GrantsInput {
   containers: readonly ContainerRole[];
   writers: Partial<Record<Writer, WorkloadRef>>;
   store?: WorkloadRef;
-  /** Whether the hub's read-only credential exists. */
+  /** Whether the hub's read-only SAS exists. */
   hubReader: boolean;
+  /** Whether the hub reads through a federated identity. */
+  hubFederated?: boolean;
 }
 
 /** Read and list: everything Thanos' store gateway needs, nothing that writes. */
@@ -94,6 +99,10 @@ export function planGrants(input: GrantsInput): AzureGrant[] {
     need("hub-reader", "metrics");
     out.push(grant({ principal: "hub-reader", container: "metrics", role: "Storage Blob Data Reader", via: "sas", sasPermissions: READER_SAS_PERMISSIONS, why: "the hub's store gateway lists and reads blocks, from the hub's egress addresses only" }));
   }
+  if (input.hubFederated === true) {
+    need("hub-federated", "metrics");
+    out.push(grant({ principal: "hub-federated", container: "metrics", role: "Storage Blob Data Reader", via: "rbac", why: "the hub's store gateway (federated, one ServiceAccount of the hub cluster) lists and reads blocks, from the hub's egress addresses only" }));
+  }
   return out;
 }
 
@@ -110,6 +119,14 @@ export const AZURE_TOKEN_AUDIENCE = "api://AzureADTokenExchange";
 export function workloadIdentitySubject(ref: WorkloadRef): string {
   return `system:serviceaccount:${ref.namespace}:${ref.serviceAccount}`;
 }
+
+/**
+ * At most 20 federated identity credentials per user-assigned identity ("Considerations and
+ * restrictions for federated identity credentials",
+ * https://learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations).
+ * Every identity here holds exactly one.
+ */
+export const MAX_FEDERATED_CREDENTIALS = 20;
 
 /** The federated identity credential of one workload, as `FederatedIdentityCredential` takes it. */
 export function renderFederatedCredential(issuer: string, ref: WorkloadRef): { issuer: string; subject: string; audiences: string[] } {

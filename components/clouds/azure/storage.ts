@@ -9,7 +9,7 @@ import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as resources from "@pulumi/azure-native/resources";
 import * as storage from "@pulumi/azure-native/storage";
 import * as pulumi from "@pulumi/pulumi";
-import type { BucketUser, CloudContext, StorageArgs, StorageOutputs, WorkloadRef } from "../types";
+import type { BucketUser, CloudContext, FederatedReader, StorageArgs, StorageOutputs, WorkloadRef } from "../types";
 import { asAzure, type AzureContext } from "./context";
 import { dataResourceGroupName, identityName, keyVaultName, parseKeyVaultKeyId, roleAssignmentGuid, roleDefinitionId, storageAccountName, subnetId } from "./names";
 import {
@@ -65,15 +65,16 @@ export interface AzureStorageArgs extends StorageArgs {
  * Identities: one user-assigned identity per workload, federated only with that workload's
  * ServiceAccount token from the cluster's OIDC issuer; roles are assigned at container scope.
  *
- * Hub reader and shared keys (CKV2_AZURE_40): Azure offers no IP-bound, read-only credential for
- * a principal outside the spoke's tenant and cluster except a SAS. A user-delegation SAS needs a
- * data-plane call and lives at most 7 days; an Entra application secret needs the azuread
- * provider; a federated identity for the hub needs the hub's OIDC issuer in the stack contract.
- * So when (and only when) a hub reader is requested, shared-key authorization stays enabled and
- * the hub gets a service SAS: read+list on the metrics container only, HTTPS only, bound to the
- * hub's addresses (signedIp where expressible, and always the storage firewall), valid for two
- * rotation windows, under an account SAS policy that blocks anything longer. The account keys
- * themselves are never read or exported. Without a hub reader, shared keys are disabled.
+ * Hub reader and shared keys (CKV2_AZURE_40): by default (`hubReader.auth: federated`) the hub's
+ * store gateway gets a user-assigned identity of its own, federated with the hub cluster's issuer
+ * for exactly its ServiceAccount, with Storage Blob Data Reader on the metrics container; the
+ * storage firewall admits the hub's addresses; shared-key authorization is disabled. Only with
+ * `hubReader.auth: key` (a hub whose issuer is not publicly discoverable), or while a migrating
+ * hub still reads with it, does the hub get a service SAS instead: read+list on the metrics
+ * container only, HTTPS only, bound to the hub's addresses (signedIp where expressible, and always
+ * the storage firewall), valid for two rotation windows, under an account SAS policy that blocks
+ * anything longer; shared keys then stay enabled on this one account, and its keys themselves are
+ * never read or exported.
  */
 export class AzureStorage extends pulumi.ComponentResource implements StorageOutputs {
   public readonly metricsBucket: pulumi.Output<string>;
@@ -81,6 +82,8 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
   public readonly writerObjstore: pulumi.Output<string>;
   public readonly readonlyObjstore?: pulumi.Output<string>;
   public readonly lokiStorage?: pulumi.Output<Record<string, unknown>>;
+  /** The hub's federated reader (a user-assigned identity federated with the hub's issuer), when the hub reads federated. */
+  public readonly federatedReader?: pulumi.Output<FederatedReader>;
   public readonly workloadIdentity: StorageOutputs["workloadIdentity"];
   public readonly workloadIdentityOutput: pulumi.Output<StorageOutputs["workloadIdentity"]>;
   /** The storage account's name (deterministic, see {@link storageAccountName}). */
@@ -105,10 +108,12 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
     const location = config.region;
     const child = { parent: this, provider: ctx.provider };
     const data = { ...child, protect: true, retainOnDelete: true };
-    const hubReader = args.hubEgressIps !== undefined;
+    // Shared-key authorization is needed only to sign the hub's SAS (key mode, or a key kept during a migration).
+    const hubReader = args.hubReader?.key === true;
+    const federated = args.hubReader?.federated;
 
     // Plan first: a writer whose container this stack does not own fails before anything is registered.
-    this.grants = planGrants({ containers: args.buckets, writers: args.writers, store: args.store, hubReader });
+    this.grants = planGrants({ containers: args.buckets, writers: args.writers, store: args.store, hubReader, hubFederated: federated !== undefined });
 
     const rg = new resources.ResourceGroup(`${name}-rg`, { resourceGroupName: dataResourceGroupName(ctx.stack), location, tags: ctx.labels }, data);
     this.resourceGroupName = rg.name;
@@ -119,7 +124,7 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
     // Azure refuses the rule. The subnet belongs to the network owner, so this is a prerequisite, not
     // something this stack changes.
     const clusterSubnet = subnetId(sub, network.resourceGroup, network.virtualNetwork, network.subnet);
-    this.networkRuleSet = pulumi.output(args.hubEgressIps ?? []).apply((ips) => renderNetworkRuleSet({ subnetId: clusterSubnet, hubIps: ips }));
+    this.networkRuleSet = pulumi.output(args.hubReader?.egressIps ?? []).apply((ips) => renderNetworkRuleSet({ subnetId: clusterSubnet, hubIps: ips }));
 
     const cmk = config.encryption.mode === "customer" ? this.customerKey(name, ctx, rg, data) : undefined;
     this.keyUri = cmk?.keyUri;
@@ -147,7 +152,7 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
         // Enabled: the firewall below decides; Disabled would also shut out the VNet and IP rules.
         publicNetworkAccess: "Enabled",
         networkRuleSet: this.networkRuleSet,
-        ...(hubReader ? { sasPolicy: renderSasPolicy(args.readerRotationDays) } : {}),
+        ...(hubReader ? { sasPolicy: renderSasPolicy(args.hubReader?.rotationDays ?? 30) } : {}),
         encryption: {
           requireInfrastructureEncryption: true,
           services: { blob: { enabled: true, keyType: "Account" }, file: { enabled: true, keyType: "Account" } },
@@ -203,6 +208,8 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
     if (args.store !== undefined) users.push(["store", args.store]);
 
     const principals: Partial<Record<BucketUser, pulumi.Output<string>>> = {};
+    let hubPrincipal: pulumi.Output<string> | undefined;
+    let hubClientId: pulumi.Output<string> | undefined;
     const clientIds: Partial<Record<BucketUser, pulumi.Output<string>>> = {};
     const podLabels = { [AZURE_WI_USE_LABEL]: "true" };
     const plain: StorageOutputs["workloadIdentity"] = {};
@@ -218,6 +225,22 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
       // The client id exists only once the identity does; the resolved annotations are in workloadIdentityOutput.
       plain[user] = { annotations: {}, podLabels: { ...podLabels } };
     }
+    if (federated !== undefined) {
+      // The hub's store gateway: a federated credential for the hub cluster's issuer and that one ServiceAccount.
+      const identity = new managedidentity.UserAssignedIdentity(`${name}-hub-reader-id`, { resourceName: identityName(ctx.stack, "hub-reader"), resourceGroupName: rg.name, location, tags: { ...ctx.labels, workload: "hub-reader" } }, child);
+      new managedidentity.FederatedIdentityCredential(
+        `${name}-hub-reader-fic`,
+        {
+          resourceGroupName: rg.name,
+          resourceName: identity.name,
+          federatedIdentityCredentialResourceName: `${ctx.stack}-hub-reader`,
+          ...renderFederatedCredential(federated.issuerUrl, { namespace: federated.namespace, serviceAccount: federated.serviceAccount }),
+        },
+        child,
+      );
+      hubPrincipal = identity.principalId;
+      hubClientId = identity.clientId;
+    }
     this.clientIds = clientIds;
     this.workloadIdentity = plain;
     const entries = Object.entries(clientIds) as [BucketUser, pulumi.Output<string>][];
@@ -227,7 +250,7 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
 
     for (const g of this.grants.filter((x) => x.via === "rbac")) {
       const container = containers[g.container];
-      const principalId = principals[g.principal as BucketUser];
+      const principalId = g.principal === "hub-federated" ? hubPrincipal : principals[g.principal as BucketUser];
       if (container === undefined || principalId === undefined) throw new Error(`internal: grant ${g.principal} → ${g.container} without container or identity`);
       const scope = container.id;
       new authorization.RoleAssignment(
@@ -252,12 +275,21 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
     this.logsBucket = containers.logs?.name;
     this.writerObjstore = pulumi.all([account.name, metrics.name]).apply(([a, c]) => renderAzureObjstore({ storageAccount: a, container: c }));
 
-    if (args.hubEgressIps !== undefined) {
+    if (hubClientId !== undefined) {
+      const tenantId = cluster.tenantId;
+      // Account and container only: DefaultAzureCredential then takes the workload identity the hub's pod carries.
+      this.federatedReader = pulumi.all([account.name, metrics.name, hubClientId]).apply(([a, c, clientId]) => ({
+        objstore: renderAzureObjstore({ storageAccount: a, container: c }),
+        identity: { cloud: "azure" as const, clientId, tenantId },
+      }));
+    }
+    const keyReader = args.hubReader?.key === true ? args.hubReader : undefined;
+    if (keyReader !== undefined) {
       // Signed only once account and container exist (their outputs gate the invoke on the first run).
       const params = pulumi
-        .all([account.name, metrics.name, rg.name, pulumi.output(args.hubEgressIps)])
+        .all([account.name, metrics.name, rg.name, pulumi.output(keyReader.egressIps)])
         .apply(([accountName, container, resourceGroupName, hubIps]) =>
-          renderReaderSasParameters({ accountName, resourceGroupName, container, hubIps, now: args.now ?? new Date(), rotationDays: args.readerRotationDays }),
+          renderReaderSasParameters({ accountName, resourceGroupName, container, hubIps, now: args.now ?? new Date(), rotationDays: keyReader.rotationDays }),
         );
       const sas = storage.listStorageAccountServiceSASOutput(
         {
@@ -287,6 +319,7 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
       writerObjstore: this.writerObjstore,
       readonlyObjstore: this.readonlyObjstore,
       lokiStorage: this.lokiStorage,
+      federatedReader: this.federatedReader,
       storageAccountName: this.storageAccountName,
       resourceGroupName: this.resourceGroupName,
       keyUri: this.keyUri,

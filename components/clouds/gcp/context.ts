@@ -18,3 +18,12 @@ export function asGcp(ctx: CloudContext): GcpContext {
 export function networkProject(ctx: GcpContext): string {
   return ctx.config.network.project ?? ctx.config.cluster.project;
 }
+
+/**
+ * The issuer of a GKE cluster's ServiceAccount tokens: `https://container.googleapis.com/v1/projects/<project>/locations/<location>/clusters/<name>`,
+ * the `iss` claim of its tokens and the base of its public OIDC discovery document
+ * ("Workload Identity Federation with Kubernetes", https://cloud.google.com/iam/docs/workload-identity-federation-with-kubernetes).
+ */
+export function gkeIssuerUrl(project: string, location: string, cluster: string): string {
+  return `https://container.googleapis.com/v1/projects/${project}/locations/${location}/clusters/${cluster}`;
+}

@@ -5,6 +5,7 @@
 import * as gcp from "@pulumi/gcp";
 import { resourceLabels } from "../../labels";
 import type { CloudModule } from "../types";
+import { gkeIssuerUrl } from "./context";
 import { GcpEgress } from "./egress";
 import { GcpStorage } from "./storage";
 
@@ -37,6 +38,10 @@ export const gcpCloud: CloudModule = {
   },
   createEgress(name, ctx, args, opts) {
     return new GcpEgress(name, { ...args, context: ctx }, opts);
+  },
+  serviceAccountIssuer(config) {
+    if (config.cloud !== "gcp") throw new Error(`stack ${config.stack} targets ${config.cloud}, not gcp`);
+    return gkeIssuerUrl(config.cluster.project, config.cluster.location, config.cluster.name);
   },
   loadBalancerAnnotations() {
     return { ...GKE_LB_ANNOTATIONS };

@@ -3,6 +3,7 @@
  * lifecycle rules, bucket IP filter, Thanos objstore and Loki storage values, and the reader
  * key rotation schedule. The components call these; the tests call them directly.
  */
+import { createHash } from "node:crypto";
 import { stringify } from "yaml";
 import { durationDays, type Retention } from "../../config";
 import type { BucketUser, WorkloadRef, Writer } from "../types";
@@ -10,8 +11,11 @@ import type { BucketUser, WorkloadRef, Writer } from "../types";
 /** The buckets a stack can own. */
 export type BucketRole = "metrics" | "logs";
 
-/** Who is granted access: a workload of this stack, or the hub's read-only credential. */
-export type GcsPrincipal = BucketUser | "hub-reader";
+/**
+ * Who is granted access: a workload of this stack, the hub's key reader (a service account), or
+ * the hub's federated reader (a Workload Identity Federation principal, no service account).
+ */
+export type GcsPrincipal = BucketUser | "hub-reader" | "hub-federated";
 
 /** Predefined Cloud Storage roles this module grants, and nothing broader. */
 export const GCS_ROLES = {
@@ -58,8 +62,10 @@ export interface BindingsInput {
   buckets: readonly BucketRole[];
   writers: Partial<Record<Writer, WorkloadRef>>;
   store?: WorkloadRef;
-  /** Whether the hub's read-only credential exists. */
+  /** Whether the hub's read-only key (service account) exists. */
   hubReader: boolean;
+  /** Whether the hub reads through Workload Identity Federation. */
+  hubFederated?: boolean;
 }
 
 /**
@@ -95,6 +101,10 @@ export function planBucketBindings(input: BindingsInput): GcsBinding[] {
   if (input.hubReader) {
     need("hub-reader", "metrics");
     out.push({ principal: "hub-reader", bucket: "metrics", role: GCS_ROLES.objectViewer, why: "the hub's store gateway lists and reads blocks" });
+  }
+  if (input.hubFederated === true) {
+    need("hub-federated", "metrics");
+    out.push({ principal: "hub-federated", bucket: "metrics", role: GCS_ROLES.objectViewer, why: "the hub's store gateway (federated, one ServiceAccount of the hub cluster) lists and reads blocks" });
   }
   return out;
 }
@@ -282,4 +292,53 @@ export function readerKeySchedule(now: Date, rotationDays: number): ReaderKeySch
   if (!Number.isInteger(rotationDays) || rotationDays < 1) throw new Error(`readerRotationDays must be a positive integer, got ${rotationDays}`);
   const window = Math.floor(now.getTime() / (rotationDays * 86400_000));
   return { window, a: Math.floor(window / 2), b: Math.floor((window + 1) / 2), current: window % 2 === 0 ? "a" : "b" };
+}
+
+// ---- the hub's federated reader (Workload Identity Federation) --------------------------------
+
+/** APIs the federated reader needs in the spoke project: the pool lives in IAM, the token exchange is STS. */
+export const FEDERATION_SERVICES: readonly string[] = ["iam.googleapis.com", "sts.googleapis.com"];
+
+/** Id of the pool's provider for the hub's issuer: 4-32 characters of `[a-z0-9-]`. */
+export const HUB_PROVIDER_ID = "hub-store-reader";
+
+/** Pool and provider ids: 4-32 characters of `[a-z0-9-]`, not starting with `gcp-` (IAM API reference, WorkloadIdentityPool). */
+export const POOL_ID = /^(?!gcp-)[a-z0-9][a-z0-9-]{2,30}[a-z0-9]$/;
+
+/**
+ * The Workload Identity pool of one spoke for its hub reader (`<stack>-hub`, shortened with a hash
+ * when longer than 32). Per spoke, so two spokes in one project never share a pool. A deleted pool's
+ * id stays reserved for about 30 days (IAM "Manage workload identity pools and providers",
+ * https://cloud.google.com/iam/docs/manage-workload-identity-pools-providers#delete-pool): a stack
+ * destroyed and recreated within that time must undelete the pool and import it.
+ */
+export function workloadIdentityPoolId(stack: string): string {
+  const base = `${stack}-hub`;
+  const id = base.length <= 32 ? base : `${base.slice(0, 23).replace(/-+$/, "")}-${createHash("sha256").update(base).digest("hex").slice(0, 8)}`;
+  if (!POOL_ID.test(id)) throw new Error(`cannot derive a valid Workload Identity pool id from ${base}`);
+  return id;
+}
+
+/**
+ * The provider's attribute mapping and condition: `google.subject` is the token's `sub`, and the
+ * condition admits exactly one subject, so no other ServiceAccount of the hub cluster can exchange
+ * a token ("Workload Identity Federation with Kubernetes", attribute conditions,
+ * https://cloud.google.com/iam/docs/workload-identity-federation-with-kubernetes). The audience is
+ * the provider's own resource name (no `allowedAudiences`: then "the OIDC token audience must be
+ * equal to the full canonical resource name of the WorkloadIdentityPoolProvider", IAM API reference,
+ * WorkloadIdentityPoolProvider.Oidc.allowedAudiences).
+ */
+export function hubProviderAttributes(subject: string): { attributeMapping: Record<string, string>; attributeCondition: string } {
+  if (!/^system:serviceaccount:[a-z0-9-]+:[a-z0-9.-]+$/.test(subject)) throw new Error(`not a ServiceAccount subject: ${subject}`);
+  return { attributeMapping: { "google.subject": "assertion.sub" }, attributeCondition: `assertion.sub == "${subject}"` };
+}
+
+/** The federated principal of one subject of a pool (`pool` is its resource name `projects/<number>/locations/global/workloadIdentityPools/<id>`). */
+export function federatedPrincipal(pool: string, subject: string): string {
+  return `principal://iam.googleapis.com/${pool}/subject/${subject}`;
+}
+
+/** The STS audience of a provider (`provider` is its resource name `projects/<number>/.../providers/<id>`). */
+export function providerAudience(provider: string): string {
+  return `//iam.googleapis.com/${provider}`;
 }

@@ -4,10 +4,16 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import type { BucketUser, CloudContext, StorageArgs, StorageOutputs, WorkloadRef } from "../types";
+import type { BucketUser, CloudContext, FederatedReader, StorageArgs, StorageOutputs, WorkloadRef } from "../types";
 import { asGcp, networkProject, type GcpContext } from "./context";
 import { gcsBucketName, serviceAccountEmail, serviceAccountId } from "./names";
 import {
+  FEDERATION_SERVICES,
+  federatedPrincipal,
+  HUB_PROVIDER_ID,
+  hubProviderAttributes,
+  providerAudience,
+  workloadIdentityPoolId,
   bucketCondition,
   type BucketRole,
   type GcsBinding,
@@ -63,6 +69,8 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
   public readonly writerObjstore: pulumi.Output<string>;
   public readonly readonlyObjstore?: pulumi.Output<string>;
   public readonly lokiStorage?: pulumi.Output<Record<string, unknown>>;
+  /** The hub's federated reader (Workload Identity Federation), when the hub reads federated. */
+  public readonly federatedReader?: pulumi.Output<FederatedReader>;
   public readonly workloadIdentity: StorageOutputs["workloadIdentity"];
   /** The Cloud KMS key encrypting the buckets, when `encryption.mode` is `customer`. */
   public readonly kmsKeyId?: pulumi.Output<string>;
@@ -78,13 +86,14 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
     const project = config.cluster.project;
     const child = { parent: this, provider: ctx.provider };
     const data = { ...child, protect: true, retainOnDelete: true };
-    const hubReader = args.hubEgressIps !== undefined;
+    const hubReader = args.hubReader?.key === true;
+    const federated = args.hubReader?.federated;
 
     const poolNotice = workloadIdentityPoolNotice(ctx.stack, project, config.cluster.dedicatedProject);
     if (poolNotice !== undefined) void pulumi.log.warn(poolNotice, this);
 
     // Plan first: a writer whose bucket this stack does not own fails before anything is registered.
-    this.bindings = planBucketBindings({ buckets: args.buckets, writers: args.writers, store: args.store, hubReader });
+    this.bindings = planBucketBindings({ buckets: args.buckets, writers: args.writers, store: args.store, hubReader, hubFederated: federated !== undefined });
 
     const kms = config.encryption.mode === "customer" ? this.customerKey(name, ctx, data) : undefined;
     this.kmsKeyId = kms?.keyId;
@@ -93,7 +102,7 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
     for (const role of args.buckets) {
       // The hub's addresses are admitted to the metrics bucket only: the reader never reads logs.
       const publicIps = pulumi
-        .all([pulumi.output(args.ownEgressIps), role === "metrics" && args.hubEgressIps !== undefined ? pulumi.output(args.hubEgressIps) : pulumi.output<string[]>([])])
+        .all([pulumi.output(args.ownEgressIps), role === "metrics" && args.hubReader !== undefined ? pulumi.output(args.hubReader.egressIps) : pulumi.output<string[]>([])])
         .apply(([own, hub]) => [...own, ...hub]);
       buckets[role] = new gcp.storage.Bucket(
         `${name}-${role}`,
@@ -155,13 +164,38 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
         child,
       );
       emails["hub-reader"] = reader.email;
-      const schedule = readerKeySchedule(args.now ?? new Date(), args.readerRotationDays);
+      const schedule = readerKeySchedule(args.now ?? new Date(), args.hubReader?.rotationDays ?? 30);
       const keys = {
         a: new gcp.serviceaccount.Key(`${name}-hub-reader-key-a`, { serviceAccountId: reader.name, keepers: { rotationWindow: String(schedule.a) } }, child),
         b: new gcp.serviceaccount.Key(`${name}-hub-reader-key-b`, { serviceAccountId: reader.name, keepers: { rotationWindow: String(schedule.b) } }, child),
       };
       // privateKey is base64 of the JSON key file; Thanos wants the JSON itself. It stays a secret.
       readerKey = pulumi.secret(keys[schedule.current].privateKey.apply((b64) => Buffer.from(b64, "base64").toString("utf8")));
+    }
+
+    // The hub's federated reader: a pool of this spoke trusting the hub's issuer for one subject.
+    let federatedMember: pulumi.Output<string> | undefined;
+    let audience: pulumi.Output<string> | undefined;
+    if (federated !== undefined) {
+      // Enabled, never disabled on destroy: other workloads of the project may use them.
+      const services = FEDERATION_SERVICES.map((service) => new gcp.projects.Service(`${name}-${service.split(".")[0]}-api`, { project, service, disableOnDestroy: false, disableDependentServices: false }, child));
+      const pool = new gcp.iam.WorkloadIdentityPool(`${name}-hub-pool`, {
+        project,
+        workloadIdentityPoolId: workloadIdentityPoolId(ctx.stack),
+        displayName: `${ctx.stack} hub reader`.slice(0, 32),
+        description: `The hub's store gateway (${federated.subject}) reads the metrics bucket of ${ctx.stack}`.slice(0, 256),
+      }, { ...child, dependsOn: services });
+      const provider = new gcp.iam.WorkloadIdentityPoolProvider(`${name}-hub-provider`, {
+        project,
+        workloadIdentityPoolId: pool.workloadIdentityPoolId,
+        workloadIdentityPoolProviderId: HUB_PROVIDER_ID,
+        displayName: "hub store gateway",
+        description: `Hub cluster issuer ${federated.issuerUrl}`.slice(0, 256),
+        ...hubProviderAttributes(federated.subject),
+        oidc: { issuerUri: federated.issuerUrl },
+      }, child);
+      federatedMember = pool.name.apply((p) => federatedPrincipal(p, federated.subject));
+      audience = provider.name.apply(providerAudience);
     }
 
     const uploader = this.bindings.some((b) => b.role === UPLOADER)
@@ -180,8 +214,9 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
       : undefined;
     for (const b of this.bindings) {
       const bucket = buckets[b.bucket];
-      const email = emails[b.principal];
-      if (bucket === undefined || email === undefined) throw new Error(`internal: binding ${b.principal} → ${b.bucket} without bucket or account`);
+      const email = b.principal === "hub-federated" ? undefined : emails[b.principal];
+      const member = b.principal === "hub-federated" ? federatedMember : email === undefined ? undefined : pulumi.interpolate`serviceAccount:${email}`;
+      if (bucket === undefined || member === undefined) throw new Error(`internal: binding ${b.principal} → ${b.bucket} without bucket or principal`);
       let role: pulumi.Input<string> = b.role;
       if (b.role === UPLOADER) {
         if (uploader === undefined) throw new Error(`internal: binding ${b.principal} → ${b.bucket} without the uploader role`);
@@ -189,7 +224,7 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
       }
       new gcp.projects.IAMMember(
         `${name}-${b.principal}-${b.bucket}-${b.role.split(".").pop()}`,
-        { project, role, member: pulumi.interpolate`serviceAccount:${email}`, condition: bucket.name.apply(bucketCondition) },
+        { project, role, member, condition: bucket.name.apply(bucketCondition) },
         child,
       );
     }
@@ -204,6 +239,10 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
     this.readonlyObjstore =
       readerKey === undefined ? undefined : pulumi.secret(pulumi.all([metrics.name, readerKey]).apply(([bucket, json]) => renderGcsObjstore({ bucket, serviceAccountJson: json })));
     this.lokiStorage = buckets.logs?.name.apply((b) => renderLokiGcsStorage(b) as Record<string, unknown>);
+    if (audience !== undefined) {
+      // No service_account: the hub's pod finds its external_account configuration through ADC.
+      this.federatedReader = pulumi.all([metrics.name, audience]).apply(([bucket, aud]) => ({ objstore: renderGcsObjstore({ bucket }), identity: { cloud: "gcp" as const, audience: aud } }));
+    }
 
     this.registerOutputs({
       metricsBucket: this.metricsBucket,
@@ -211,6 +250,7 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
       writerObjstore: this.writerObjstore,
       readonlyObjstore: this.readonlyObjstore,
       lokiStorage: this.lokiStorage,
+      federatedReader: this.federatedReader,
       kmsKeyId: this.kmsKeyId,
     });
   }

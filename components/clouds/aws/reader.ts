@@ -1,0 +1,28 @@
+/**
+ * The hub's store gateway reading an AWS spoke's bucket with its projected ServiceAccount token
+ * (pure; no SDK). The spoke's half (OIDC provider, role, policies) is in storage.ts.
+ */
+import type { ReaderPodRenderer } from "../reader-types";
+import { AWS_STS_AUDIENCE } from "./render";
+
+/**
+ * Web identity for the AWS SDK's default chain, which Thanos uses with `aws_sdk_auth: true`:
+ * `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE` make it call `AssumeRoleWithWebIdentity`
+ * (aws-sdk-go-v2 config, "web identity token" provider; the same variables the EKS Pod Identity
+ * Webhook injects, https://github.com/aws/amazon-eks-pod-identity-webhook README). `AWS_REGION`
+ * is the bucket's region, so STS is called at its regional endpoint, not the global one.
+ * The session name shows in the spoke's CloudTrail which hub read.
+ */
+export const awsReaderPod: ReaderPodRenderer<"aws"> = (identity, paths, session) => ({
+  audience: AWS_STS_AUDIENCE,
+  // One hour, as the EKS Pod Identity Webhook projects it (its default token expiration).
+  expirationSeconds: 3600,
+  env: [
+    { name: "AWS_ROLE_ARN", value: identity.roleArn },
+    { name: "AWS_WEB_IDENTITY_TOKEN_FILE", value: paths.tokenFile },
+    { name: "AWS_REGION", value: identity.region },
+    { name: "AWS_STS_REGIONAL_ENDPOINTS", value: "regional" },
+    { name: "AWS_ROLE_SESSION_NAME", value: session.replace(/[^\w+=,.@-]/g, "-").slice(0, 64) },
+  ],
+  files: {},
+});
