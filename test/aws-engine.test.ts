@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { parse } from "yaml";
-import { asCidrs, clusterArn, issuerHostPath, oidcProviderArn, readerUserName, workloadRoleName, type PolicyDocument } from "../components/clouds/aws";
+import { asCidrs, clusterArn, issuerHostPath, oidcProviderArn, readerRoleName, readerUserName, workloadRoleName, type PolicyDocument } from "../components/clouds/aws";
 import type { BucketUser } from "../components/clouds/types";
 import { SERVICE_ACCOUNTS } from "../components/endpoints";
 import { isSecretValue, reveal, runStack, type RecordedResource, type StackRun } from "../offline";
@@ -34,11 +34,17 @@ const NAMESPACE = "observability";
 
 let fleet: RealFleet;
 let dev: StackRun;
+let devKey: StackRun;
 let ops: StackRun;
 before(async () => {
   fleet = await realFleet(["dev-01", "ops-01"]);
   dev = runOf(fleet, "dev-01");
   ops = runOf(fleet, "ops-01");
+  // The same spoke with a static key reader (hubReader.auth: key), as for a hub whose issuer is private.
+  devKey = await runStack(spokeRunOptions(fleet, "dev-01", (v) => {
+    v.hubReader = { auth: "key" };
+  }));
+  assert.equal(devKey.error, undefined, devKey.error?.message);
 });
 
 /** The hub's addresses as the spokes read them (the bootstrap run of ops-01). */
@@ -116,6 +122,13 @@ async function deployedDecision(run: StackRun, bucket: string, action: string, p
   return r.overallResult as Decision;
 }
 
+/** The hub's federated reader role of dev-01. */
+function readerRole(): RecordedResource {
+  const r = ofType(dev, "aws:iam/role:Role").find((x) => input(x, "name") === readerRoleName("dev-01"));
+  assert.ok(r !== undefined, "dev-01: the hub reader role");
+  return r;
+}
+
 /** The workload role of a component, by its IAM name. */
 function roleOf(run: StackRun, user: BucketUser): RecordedResource {
   const r = ofType(run, "aws:iam/role:Role").find((x) => input(x, "name") === workloadRoleName(run.stack, user));
@@ -165,7 +178,11 @@ describe("dev-01 (spoke, Pod Identity, provider-managed keys)", () => {
   it("gives each writing component its own role with a Pod Identity trust bound to exactly its ServiceAccount", () => {
     const users = { sidecar: SERVICE_ACCOUNTS.sidecar, compactor: SERVICE_ACCOUNTS.compactor, loki: SERVICE_ACCOUNTS.loki } as const;
     const roles = ofType(dev, "aws:iam/role:Role");
-    assert.deepEqual(roles.map((r) => String(input(r, "name"))).sort(), Object.keys(users).map((u) => workloadRoleName("dev-01", u as BucketUser)).sort(), "hub-store spoke: no store role");
+    assert.deepEqual(
+      roles.map((r) => String(input(r, "name"))).sort(),
+      [...Object.keys(users).map((u) => workloadRoleName("dev-01", u as BucketUser)), readerRoleName("dev-01")].sort(),
+      "hub-store spoke: no store role; the hub's federated reader role",
+    );
     const cluster = clusterArn("eu-central-1", "111122223333", "dev-01-eks");
     const assocs = ofType(dev, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
     assert.equal(assocs.length, Object.keys(users).length);
@@ -190,7 +207,10 @@ describe("dev-01 (spoke, Pod Identity, provider-managed keys)", () => {
     }
   });
 
-  it("creates the hub reader with two keys whose secrets stay secret, exporting one as a secret objstore", () => {
+  it("hubReader.auth key: creates the hub reader with two keys whose secrets stay secret, exporting one as a secret objstore", () => {
+    const dev = devKey;
+    assert.equal(ofType(dev, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").length, 0, "no federation with a key reader");
+    assert.deepEqual(plainOutputs(dev).reader, { auth: "key" });
     const users = ofType(dev, "aws:iam/user:User");
     assert.deepEqual(users.map((u) => input(u, "name")), [readerUserName("dev-01")]);
     const keys = ofType(dev, "aws:iam/accessKey:AccessKey");
@@ -205,7 +225,8 @@ describe("dev-01 (spoke, Pod Identity, provider-managed keys)", () => {
     assert.equal(cfg.config.secret_key, reveal(active.outputs.secret));
   });
 
-  it("limits the reader to the hub's real egress addresses (from the hub bootstrap), read-only, metrics only (evaluated)", async () => {
+  it("hubReader.auth key: limits the reader to the hub's real egress addresses (from the hub bootstrap), read-only, metrics only (evaluated)", async () => {
+    const dev = devKey;
     const ips = hubIps();
     assert.ok(ips.length > 0);
     assert.deepEqual([...ips].sort(), [...(plainOutputs(ops).egressIps as string[])].sort(), "the hub keeps its addresses after wiring the spokes");
@@ -239,6 +260,96 @@ describe("dev-01 (spoke, Pod Identity, provider-managed keys)", () => {
     assert.notEqual(await deployedDecision(dev, metrics, "s3:PutObject", readerArn, { ...tls, "aws:SourceIp": ips[0] }, identity), "Allowed", "never writes");
     assert.notEqual(await deployedDecision(dev, metrics, "s3:DeleteObject", readerArn, { ...tls, "aws:SourceIp": ips[0] }, identity), "Allowed", "never deletes");
     assert.notEqual(await deployedDecision(dev, logs, "s3:GetObject", readerArn, { ...tls, "aws:SourceIp": ips[0] }, identity), "Allowed", "never reads logs");
+  });
+
+  it("federated (default): no user, no access key and no reader secret in the outputs; the contract says how the hub reads", () => {
+    assert.equal(ofType(dev, "aws:iam/user:User").length, 0);
+    assert.equal(ofType(dev, "aws:iam/accessKey:AccessKey").length, 0);
+    const out = plainOutputs(dev);
+    assert.equal(out.objstoreReadonly, undefined);
+    const reader = out.reader as { auth: string; objstore: string; identity: { cloud: string; roleArn: string; region: string }; issuerUrl: string; subject: string };
+    const hubIssuer = (plainOutputs(fleet.bootstrap).federation as { issuerUrl: string }).issuerUrl;
+    assert.equal(reader.auth, "federated");
+    assert.equal(reader.issuerUrl, hubIssuer);
+    assert.equal(reader.subject, "system:serviceaccount:observability:thanos-store-dev-01");
+    assert.deepEqual(reader.identity, { cloud: "aws", roleArn: String(output(readerRole(), "arn")), region: "eu-central-1" });
+    assert.ok(!isSecretValue(dev.outputs.reader), "nothing in the reader is a secret");
+    const cfg = parse(reader.objstore) as { type: string; config: Record<string, unknown> };
+    assert.equal(cfg.type, "S3");
+    assert.equal(cfg.config.aws_sdk_auth, true);
+    for (const k of ["access_key", "secret_key", "session_token"]) assert.equal(k in cfg.config, false, k);
+  });
+
+  it("federated: one IAM OIDC provider for the hub's issuer, audience sts.amazonaws.com, retained (other trusts of the account may use it)", () => {
+    const providers = ofType(dev, "aws:iam/openIdConnectProvider:OpenIdConnectProvider");
+    assert.equal(providers.length, 1);
+    const hubIssuer = (plainOutputs(fleet.bootstrap).federation as { issuerUrl: string }).issuerUrl;
+    assert.equal(input(providers[0], "url"), hubIssuer);
+    assert.deepEqual(input(providers[0], "clientIdLists"), ["sts.amazonaws.com"]);
+    assert.equal(providers[0].options.retainOnDelete, true);
+    assert.equal(output(providers[0], "arn"), oidcProviderArn("eu-central-1", "111122223333", hubIssuer));
+  });
+
+  it("federated, hubReader.oidcProvider existing: no provider is created and the trust names the account's existing one", async () => {
+    const run = await runStack(spokeRunOptions(fleet, "dev-01", (v) => {
+      v.hubReader = { auth: "federated", oidcProvider: "existing" };
+    }));
+    assert.equal(run.error, undefined, run.error?.message);
+    assert.equal(ofType(run, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").length, 0);
+    const hubIssuer = (plainOutputs(fleet.bootstrap).federation as { issuerUrl: string }).issuerUrl;
+    const role = ofType(run, "aws:iam/role:Role").find((r) => input(r, "name") === readerRoleName("dev-01"));
+    assert.ok(role !== undefined);
+    assert.deepEqual(policyOf(role, "assumeRolePolicy").Statement[0].Principal, { Federated: oidcProviderArn("eu-central-1", "111122223333", hubIssuer) });
+  });
+
+  it("federated: the role trusts exactly the hub issuer, subject and audience (evaluated)", async () => {
+    const hubIssuer = (plainOutputs(fleet.bootstrap).federation as { issuerUrl: string }).issuerUrl;
+    const host = issuerHostPath(hubIssuer);
+    const provider = oidcProviderArn("eu-central-1", "111122223333", hubIssuer);
+    const trust = policyOf(readerRole(), "assumeRolePolicy");
+    // The evaluator knows the `:sub`/`:aud` keys of a fixed list of providers only (see test/aws-storage.test.ts, IRSA): rename consistently.
+    const alias = "accounts.google.com";
+    const renamed = JSON.parse(JSON.stringify(trust).split(`${host}:`).join(`${alias}:`)) as PolicyDocument;
+    const decide = async (sub: string, aud: string, principal = provider): Promise<Decision> => {
+      const r = await runSimulation({
+        request: { principal, action: "sts:AssumeRoleWithWebIdentity", resource: { resource: String(output(readerRole(), "arn")), accountId: "111122223333" }, contextVariables: { [`${alias}:sub`]: sub, [`${alias}:aud`]: aud } },
+        identityPolicies: [],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy: renamed,
+      }, {});
+      if (r.resultType === "error") throw new Error(JSON.stringify(r.errors));
+      assert.deepEqual(r.resultType === "single" ? r.result.ignoredContextKeys : [], [], "no condition key may be dropped");
+      return r.overallResult as Decision;
+    };
+    const subject = "system:serviceaccount:observability:thanos-store-dev-01";
+    assert.equal(await decide(subject, "sts.amazonaws.com"), "Allowed");
+    assert.notEqual(await decide("system:serviceaccount:observability:thanos-store-prod-01", "sts.amazonaws.com"), "Allowed", "another spoke's store gateway");
+    assert.notEqual(await decide("system:serviceaccount:observability:thanos-query-global", "sts.amazonaws.com"), "Allowed", "another ServiceAccount of the hub");
+    assert.notEqual(await decide(subject, "api://AzureADTokenExchange"), "Allowed", "another audience");
+    assert.notEqual(await decide(subject, "sts.amazonaws.com", oidcProviderArn("eu-central-1", "111122223333", "https://oidc.eks.eu-central-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF")), "Allowed", "another cluster's issuer");
+  });
+
+  it("federated: a session of the reader role reads the metrics bucket from the hub's addresses or endpoint only, read-only (evaluated)", async () => {
+    const ips = hubIps();
+    const roleArn = String(output(readerRole(), "arn"));
+    const session = `arn:aws:sts::111122223333:assumed-role/${readerRoleName("dev-01")}/ops-01-reads-dev-01`;
+    const rp = ofType(dev, "aws:iam/rolePolicy:RolePolicy").filter((p) => input(p, "role") === input(readerRole(), "name"));
+    assert.equal(rp.length, 1);
+    const identity = policyOf(rp[0]);
+    const hubEndpoint = plainOutputs(ops).s3GatewayEndpoint as { id: string };
+    const { metrics, logs } = plainOutputs(dev).buckets as { metrics: string; logs: string };
+    const as = (ctx: Record<string, string>): Record<string, string> => ({ "aws:SecureTransport": "true", "aws:PrincipalArn": roleArn, ...ctx });
+    for (const ip of ips) assert.equal(await deployedDecision(dev, metrics, "s3:GetObject", session, as({ "aws:SourceIp": ip }), identity), "Allowed", `from ${ip}`);
+    assert.equal(await deployedDecision(dev, metrics, "s3:ListBucket", session, as({ "aws:SourceIp": ips[0] }), identity, ""), "Allowed");
+    assert.equal(await deployedDecision(dev, metrics, "s3:GetObject", session, as({ "aws:SourceVpce": hubEndpoint.id }), identity), "Allowed", "through the hub's S3 endpoint");
+    assert.equal(await deployedDecision(dev, metrics, "s3:GetObject", session, as({ "aws:SourceIp": "192.0.2.200" }), identity), "ExplicitlyDenied", "from elsewhere");
+    assert.equal(await deployedDecision(dev, metrics, "s3:GetObject", session, as({ "aws:SourceVpce": "vpce-0fedcba9876543210" }), identity), "ExplicitlyDenied", "through another endpoint");
+    // Even with an identity policy that allows everything, the bucket policy keeps the role read-only and hub-bound.
+    assert.equal(await deployedDecision(dev, metrics, "s3:GetObject", session, as({ "aws:SourceIp": "192.0.2.200" })), "ExplicitlyDenied", "bucket policy alone: not from elsewhere");
+    assert.equal(await deployedDecision(dev, metrics, "s3:PutObject", session, as({ "aws:SourceIp": ips[0] })), "ExplicitlyDenied", "bucket policy alone: never writes");
+    assert.notEqual(await deployedDecision(dev, metrics, "s3:DeleteObject", session, as({ "aws:SourceIp": ips[0] }), identity), "Allowed", "never deletes");
+    assert.notEqual(await deployedDecision(dev, logs, "s3:GetObject", session, as({ "aws:SourceIp": ips[0] }), identity), "Allowed", "never reads logs");
   });
 
   it("reserves protected egress addresses on NAT gateways, routes every private table through them, and exports them", () => {

@@ -69,6 +69,8 @@ const OTHER_SUB = "11111111-1111-4111-8111-111111111111";
 
 let fleet: RealFleet;
 let stag: StackRun;
+/** stag-01 read by the hub with a SAS (hubReader.auth: key). */
+let stagKey: StackRun;
 /** stag-01 with queryPath spoke-query, a customer-managed key and adopted egress addresses. */
 let cmk: StackRun;
 /** stag-01 adopting an address of another subscription. */
@@ -76,7 +78,7 @@ let foreign: StackRun;
 before(async () => {
   fleet = await realFleet(["stag-01"]);
   stag = runOf(fleet, "stag-01");
-  [cmk, foreign] = await Promise.all([
+  [cmk, foreign, stagKey] = await Promise.all([
     runStack(spokeRunOptions(fleet, "stag-01", (v) => {
       v.queryPath = "spoke-query";
       v.encryption = { mode: "customer" };
@@ -85,8 +87,12 @@ before(async () => {
     runStack(spokeRunOptions(fleet, "stag-01", (v) => {
       v.egress = { mode: "existing", count: 1, addresses: [ADOPTED[0].replace(sub, OTHER_SUB)] };
     })),
+    runStack(spokeRunOptions(fleet, "stag-01", (v) => {
+      v.hubReader = { auth: "key" };
+    })),
   ]);
   assert.equal(cmk.error, undefined, cmk.error?.message);
+  assert.equal(stagKey.error, undefined, stagKey.error?.message);
 });
 
 const hubIps = (): string[] => (reveal(fleet.bootstrap.outputs.egressIps) as string[]).map(String);
@@ -137,7 +143,8 @@ function checkRoleAssignments(run: StackRun, plan: GrantsInput): void {
   const principalOf = new Map<string, string>();
   for (const u of ["sidecar", "compactor", "loki", "store", "hub-reader"]) {
     const id = identity(run, u);
-    if (id !== undefined) principalOf.set(String(id.outputs.principalId), u);
+    // The hub's federated identity is the plan's `hub-federated` principal.
+    if (id !== undefined) principalOf.set(String(id.outputs.principalId), u === "hub-reader" ? "hub-federated" : u);
   }
   const scopeOf = new Map(containers(run).map((c) => [c.id, String(inputs(c).containerName)]));
   const storageRoles = ras.filter((r) => String(r.scope).includes("/blobServices/"));
@@ -150,19 +157,31 @@ function checkRoleAssignments(run: StackRun, plan: GrantsInput): void {
     assert.match(String(r.scope), /\/blobServices\/default\/containers\/(metrics|logs)$/, "never account scope");
     const who = principalOf.get(String(r.principalId));
     if (String(r.roleDefinitionId).endsWith(CONTRIBUTOR)) assert.ok(who === "sidecar" || who === "compactor" || who === "loki", `Contributor only for federated writers, not ${String(who)}`);
-    else assert.ok(String(r.roleDefinitionId).endsWith(READER) && (who === "store" || who === "hub-reader"), `Reader only for the store or the hub, not ${String(who)}`);
+    else assert.ok(String(r.roleDefinitionId).endsWith(READER) && (who === "store" || who === "hub-federated"), `Reader only for the store or the hub, not ${String(who)}`);
   }
   const sidecar = storageRoles.find((r) => principalOf.get(String(r.principalId)) === "sidecar");
   assert.equal(sidecar?.condition, DENY_BLOB_DELETE_CONDITION, "the sidecar cannot delete");
   assert.equal(sidecar?.conditionVersion, "2.0");
 }
 
-/** One identity per workload, federated only with exactly its own namespace/ServiceAccount on this cluster. */
-function checkFederation(run: StackRun, users: Partial<Record<BucketUser, WorkloadRef>>): void {
+/**
+ * One identity per workload, federated only with exactly its own namespace/ServiceAccount on this
+ * cluster; with `hub`, one more for the hub's store gateway, federated only with the hub's issuer.
+ */
+function checkFederation(run: StackRun, users: Partial<Record<BucketUser, WorkloadRef>>, hub?: { issuer: string; subject: string }): void {
   const ids = ofType(run, "azure-native:managedidentity:UserAssignedIdentity").filter((r) => !r.name.endsWith("-cmk-id"));
   const fics = ofType(run, "azure-native:managedidentity:FederatedIdentityCredential");
-  assert.deepEqual(ids.map((r) => inputs(r).resourceName).sort(), Object.keys(users).map((u) => identityName("stag-01", u)).sort());
-  assert.equal(fics.length, Object.keys(users).length, "no federated credential for the hub");
+  assert.deepEqual(ids.map((r) => inputs(r).resourceName).sort(), [...Object.keys(users), ...(hub !== undefined ? ["hub-reader"] : [])].map((u) => identityName("stag-01", u)).sort());
+  assert.equal(fics.length, Object.keys(users).length + (hub !== undefined ? 1 : 0), hub === undefined ? "no federated credential for the hub" : "one federated credential for the hub");
+  if (hub !== undefined) {
+    const id = identity(run, "hub-reader");
+    assert.ok(id !== undefined);
+    const mine = fics.filter((f) => inputs(f).resourceName === id.outputs.name).map(inputs);
+    assert.equal(mine.length, 1, "one credential on the hub's identity (at most 20 are allowed)");
+    assert.equal(mine[0].issuer, hub.issuer, "the hub cluster's issuer, exactly as the hub publishes it");
+    assert.equal(mine[0].subject, hub.subject);
+    assert.deepEqual(mine[0].audiences, ["api://AzureADTokenExchange"]);
+  }
   for (const [user, r] of Object.entries(users)) {
     const id = identity(run, user);
     assert.ok(id !== undefined, user);
@@ -184,12 +203,15 @@ describe("stag-01 (hub-store, provider-managed keys, created egress)", () => {
     assert.equal(p.location, config.region);
   });
 
-  it("the storage account meets the Azure checklist, its firewall admitting the hub's real egress addresses", () => {
+  it("the storage account meets the Azure checklist, its firewall admitting the hub's real egress addresses, shared keys off (the hub reads federated)", () => {
     const i = checkAccount(stag, hubIps());
     assert.equal((i.encryption as { keySource: string }).keySource, "Microsoft.Storage");
-    // The documented trade-off: shared keys stay on only because the hub reader needs a SAS; a policy caps every SAS.
-    assert.equal(i.allowSharedKeyAccess, true);
-    assert.deepEqual(i.sasPolicy, renderSasPolicy(ROTATION_DAYS));
+    assert.equal(i.allowSharedKeyAccess, false, "CKV2_AZURE_40: no SAS is needed");
+    assert.equal(i.sasPolicy, undefined);
+    const key = checkAccount(stagKey, hubIps());
+    // hubReader.auth key: shared keys stay on only because the hub reader needs a SAS; a policy caps every SAS.
+    assert.equal(key.allowSharedKeyAccess, true);
+    assert.deepEqual(key.sasPolicy, renderSasPolicy(ROTATION_DAYS));
     const accountArgs = readFileSync(join(REPO_DIR, "node_modules/@pulumi/azure-native/storage/storageAccount.d.ts"), "utf8");
     const known = new Set([...accountArgs.slice(accountArgs.indexOf("export interface StorageAccountArgs")).matchAll(/^\s{4}(\w+)\??:/gm)].map((m) => m[1]));
     for (const k of Object.keys(i)) assert.ok(known.has(k), `StorageAccountArgs has no field ${k}`);
@@ -222,16 +244,35 @@ describe("stag-01 (hub-store, provider-managed keys, created egress)", () => {
     assert.equal(inputs(policy).managementPolicyName, "default");
   });
 
-  it("one identity per writer, federated only with its own ServiceAccount; no store identity on a hub-store spoke", () => {
-    checkFederation(stag, writers);
+  it("one identity per writer, federated only with its own ServiceAccount; no store identity on a hub-store spoke; one for the hub's store gateway, federated with the hub's issuer", () => {
+    const fed = plainOutputs(fleet.bootstrap).federation as { issuerUrl: string };
+    checkFederation(stag, writers, { issuer: fed.issuerUrl, subject: "system:serviceaccount:observability:thanos-store-stag-01" });
+    checkFederation(stagKey, writers);
   });
 
-  it("role assignments are exactly the plan's RBAC grants: Contributor for the federated writers only, the hub reads by SAS", () => {
-    checkRoleAssignments(stag, { containers: ["metrics", "logs"], writers, hubReader: true });
-    assert.ok(!ofType(stag, "azure-native:authorization:RoleAssignment").some((r) => String(inputs(r).roleDefinitionId).endsWith(READER)), "no Reader role without a store");
+  it("role assignments are exactly the plan's RBAC grants: Contributor for the federated writers only, Reader on metrics for the hub's federated identity", () => {
+    checkRoleAssignments(stag, { containers: ["metrics", "logs"], writers, hubReader: false, hubFederated: true });
+    const readers = ofType(stag, "azure-native:authorization:RoleAssignment").filter((r) => String(inputs(r).roleDefinitionId).endsWith(READER));
+    assert.equal(readers.length, 1, "one Reader: the hub's identity");
+    assert.equal(inputs(readers[0]).principalId, identity(stag, "hub-reader")?.outputs.principalId);
+    checkRoleAssignments(stagKey, { containers: ["metrics", "logs"], writers, hubReader: true });
+    assert.ok(!ofType(stagKey, "azure-native:authorization:RoleAssignment").some((r) => String(inputs(r).roleDefinitionId).endsWith(READER)), "key mode: the hub reads by SAS, no Reader role without a store");
   });
 
-  it("the hub reader: a secret read-only objstore with a container SAS, [secret] in the plan document", () => {
+  it("federated: the contract carries no reader secret, only the identity's client and tenant ids and an objstore file with account and container alone", () => {
+    const out = plainOutputs(stag);
+    assert.equal(out.objstoreReadonly, undefined);
+    const reader = out.reader as { auth: string; objstore: string; identity: { cloud: string; clientId: string; tenantId: string } };
+    assert.equal(reader.auth, "federated");
+    assert.deepEqual(reader.identity, { cloud: "azure", clientId: identity(stag, "hub-reader")?.outputs.clientId, tenantId: config.cluster.tenantId });
+    const doc = parse(reader.objstore) as { type: string; config: Record<string, unknown> };
+    assert.deepEqual(unknownKeyPaths(doc, referenceYaml("thanos-v0.42.4/objstore-azure.yaml")), []);
+    assert.deepEqual(Object.keys(doc.config).sort(), ["container", "endpoint", "storage_account", "storage_create_container"]);
+    assert.equal(doc.config.storage_create_container, false, "no container probe (and token request) at client construction");
+  });
+
+  it("hubReader.auth key: a secret read-only objstore with a container SAS, [secret] in the plan document", () => {
+    const stag = stagKey;
     const doc = parse(assertReadonlyObjstoreSecret(stag)) as { type: string; config: Record<string, string | undefined> };
     assert.deepEqual(unknownKeyPaths(doc, referenceYaml("thanos-v0.42.4/objstore-azure.yaml")), []);
     assert.equal(doc.config.container, "metrics");

@@ -19,7 +19,9 @@ describe("SpokeExports validation", () => {
   });
 
   const tamper: { name: string; edit: (o: Outputs) => void; expect: RegExp }[] = [
-    { name: "an outdated contractVersion", edit: (o) => { o.contractVersion = CONTRACT_VERSION - 1; }, expect: /output 'contractVersion' is 0, expected 1/ },
+    { name: "a contractVersion older than any this project reads", edit: (o) => { o.contractVersion = 0; }, expect: /output 'contractVersion' is 0, expected 1 or 2/ },
+    { name: "a v2 hub-store spoke without reader", edit: (o) => { delete o.reader; }, expect: /output 'reader' is missing: required when queryPath is hub-store/ },
+    { name: "a key reader without its key", edit: (o) => { delete o.objstoreReadonly; }, expect: /output 'objstoreReadonly' is missing: required when reader\.auth is key/ },
     { name: "a missing CA", edit: (o) => { delete (o.thanos as Outputs).caPem; }, expect: /output 'thanos\.caPem'/ },
     { name: "a CA that is not a certificate", edit: (o) => { (o.loki as Outputs).caPem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"; }, expect: /output 'loki\.caPem': expected one or more PEM CA certificates/ },
     { name: "a bad Thanos endpoint", edit: (o) => { (o.thanos as Outputs).endpoint = "grpc://thanos.dev-01"; }, expect: /output 'thanos\.endpoint': expected host:port/ },
@@ -119,7 +121,10 @@ describe("the contract against the real fleet", () => {
       for (const k of SPOKE_SECRET_KEYS) if (s.outputs[k] !== undefined) assert.ok(isSecretValue(s.outputs[k]), `${s.stack}: ${k} is a secret`);
       for (const k of s.secretOutputNames) assert.ok(secretKeys.includes(k), `${s.stack}: secret output ${k} is a contract secret`);
     }
-    assert.ok(spokes().some((s) => s.outputs.objstoreReadonly !== undefined), "some real spoke exports a reader credential");
+    // The example fleet reads every hub-store spoke federated: no reader credential exists anywhere.
+    for (const s of spokes()) assert.equal(s.outputs.objstoreReadonly, undefined, `${s.stack}: no stored reader credential`);
+    assert.deepEqual(spokes().filter((s) => s.outputs.reader !== undefined).map((s) => [s.stack, (plain(s.outputs).reader as { auth: string }).auth]).sort(), [["dev-01", "federated"], ["stag-01", "federated"]]);
+    assert.ok(spokes().every((s) => isSecretValue(s.outputs.lokiPassword)), "the Loki password is a secret everywhere");
   });
 
   it("the hub reads every real spoke: the run succeeds and wires all of them", () => {
@@ -135,14 +140,16 @@ describe("the contract against the real fleet", () => {
     const refs: Record<string, StackReferenceData> = Object.fromEntries(spokes().map((s) => [s.stack, asReference(s)]));
     // Every export of dev-01 replaced by a value of the wrong type: an output readSpoke does not read
     // (not in its key list) is never validated, so the hub's error would not name it.
-    const tampered: Outputs = {};
-    for (const k of Object.keys(dev.outputs)) tampered[k] = 12345;
+    // contractVersion stays valid: a version this project cannot read stops the check before the rest
+    // (that refusal, naming the version, is "fails on a tampered spoke" above).
+    const tampered: Outputs = { contractVersion: dev.outputs.contractVersion };
+    for (const k of Object.keys(dev.outputs)) if (k !== "contractVersion") tampered[k] = 12345;
     refs["dev-01"] = { outputs: tampered, secretOutputNames: dev.secretOutputNames };
     const run = await runStack({ stack: "ops-01", references: refs });
     assert.ok(run.error !== undefined, "the hub must refuse the tampered spoke");
     assert.match(run.error.message, /stack 'dev-01'/);
-    for (const k of Object.keys(dev.outputs)) {
-      const named = k === "contractVersion" ? /output 'contractVersion' is 12345, expected 1/ : new RegExp(`output '${k}': `);
+    for (const k of Object.keys(dev.outputs).filter((x) => x !== "contractVersion")) {
+      const named = new RegExp(`output '${k}': `);
       assert.match(run.error.message, named, `readSpoke reads and validates '${k}'`);
       assert.doesNotMatch(run.error.message, new RegExp(`output '${k}' is missing`), `'${k}' is read, not missing`);
     }

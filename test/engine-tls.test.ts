@@ -362,7 +362,9 @@ describe("offline tls: CertRequest", () => {
     const read = readCertRequest(pem);
     assert.deepEqual([read.dnsNames, read.ipAddresses, read.uris], [["loki.dev-01.obs.example.eu", "loki"], ["198.51.100.7", "2001:db8::7"], ["spiffe://obs/loki"]]);
     const block = firstPemBlock(pem);
-    assert.equal(out.id, createHash("sha1").update(block?.der ?? Buffer.alloc(0)).digest("hex"));
+    // The engine ids a CSR with hashForState of its DER, as it does keys, so a request whose
+    // DER ends in a white-space byte (its ECDSA signature is random: about 1 run in 40) is hashed trimmed.
+    assert.equal(out.id, providerId(block?.der ?? Buffer.alloc(0)));
   });
 });
 

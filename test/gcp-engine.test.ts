@@ -16,7 +16,11 @@ import {
   UPLOADER,
   UPLOADER_PERMISSIONS,
   bucketCondition,
+  federatedPrincipal,
+  POOL_ID,
+  providerAudience,
   uploaderRoleId,
+  workloadIdentityPoolId,
   SOFT_DELETE_SECONDS,
   gcsLifecycleRules,
   networkSelfLink,
@@ -64,20 +68,26 @@ let prod: StackRun;
 let hubStore: StackRun;
 /** prod-01 with provider-managed keys and no bucket IP filter. */
 let plain: StackRun;
+/** prod-01 with queryPath hub-store, read by the hub federated (the default hubReader.auth). */
+let federated: StackRun;
 before(async () => {
   fleet = await realFleet(["prod-01"]);
   prod = runOf(fleet, "prod-01");
-  [hubStore, plain] = await Promise.all([
+  [hubStore, federated, plain] = await Promise.all([
     runStack(spokeRunOptions(fleet, "prod-01", (v) => {
       v.queryPath = "hub-store";
+      v.hubReader = { auth: "key" };
       v.egress = { mode: "existing", count: ADOPTED.length, addresses: ADOPTED };
+    })),
+    runStack(spokeRunOptions(fleet, "prod-01", (v) => {
+      v.queryPath = "hub-store";
     })),
     runStack(spokeRunOptions(fleet, "prod-01", (v) => {
       v.encryption = { mode: "provider" };
       (v.network as Record<string, unknown>).bucketIpFilter = false;
     })),
   ]);
-  for (const r of [hubStore, plain]) assert.equal(r.error, undefined, r.error?.message);
+  for (const r of [hubStore, plain, federated]) assert.equal(r.error, undefined, r.error?.message);
 });
 
 const hubIps = (): string[] => (reveal(fleet.bootstrap.outputs.egressIps) as string[]).map(String);
@@ -109,6 +119,11 @@ function checkGrants(run: StackRun, plan: BindingsInput): void {
   const bucketName = (role: "metrics" | "logs"): string => String(bucket(run, role).outputs.name);
   const roleName = (r: string): string => (r === UPLOADER ? String(one(run, "gcp:projects/iAMCustomRole:IAMCustomRole").outputs.name) : r);
   const expected = planBucketBindings(plan).map((b) => {
+    if (b.principal === "hub-federated") {
+      // No service account: the Workload Identity Federation principal of the hub's store gateway.
+      const pool = String(one(run, "gcp:iam/workloadIdentityPool:WorkloadIdentityPool").outputs.name);
+      return `${bucketName(b.bucket)} ${roleName(b.role)} ${federatedPrincipal(pool, "system:serviceaccount:observability:thanos-store-prod-01")}`;
+    }
     const a = account(run, b.principal);
     assert.ok(a !== undefined, `account of ${b.principal}`);
     return `${bucketName(b.bucket)} ${roleName(b.role)} serviceAccount:${String(a.outputs.email)}`;
@@ -266,7 +281,7 @@ describe("prod-01 (spoke-query, CMEK, IP filter)", () => {
   });
 });
 
-describe("prod-01 as a hub-store spoke with adopted egress (edited config)", () => {
+describe("prod-01 as a hub-store spoke read with a key (hubReader.auth: key), adopted egress (edited config)", () => {
   it("the hub reader: objectViewer on metrics only, no Workload Identity, two keys whose material is secret", () => {
     checkGrants(hubStore, { buckets: ["metrics", "logs"], writers, hubReader: true });
     checkWorkloadIdentity(hubStore, writers);
@@ -320,6 +335,59 @@ describe("prod-01 as a hub-store spoke with adopted egress (edited config)", () 
     const ips = reveal(hubStore.outputs.egressIps) as string[];
     assert.equal(ips.length, ADOPTED.length);
     for (const ip of ips) assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/);
+  });
+});
+
+describe("prod-01 as a hub-store spoke read federated (the default; edited config)", () => {
+  const hubIssuer = (): string => (plainOutputs(fleet.bootstrap).federation as { issuerUrl: string }).issuerUrl;
+  const subject = "system:serviceaccount:observability:thanos-store-prod-01";
+
+  it("no reader service account, no key, no reader secret in the outputs", () => {
+    assert.equal(account(federated, "hub-reader"), undefined);
+    assert.equal(ofType(federated, "gcp:serviceaccount/key:Key").length, 0);
+    assert.equal(plainOutputs(federated).objstoreReadonly, undefined);
+  });
+
+  it("a pool of the spoke's project with one OIDC provider for the hub's issuer, admitting exactly the store gateway's subject, IAM and STS enabled", () => {
+    const pool = one(federated, "gcp:iam/workloadIdentityPool:WorkloadIdentityPool");
+    assert.equal(inputs(pool).project, config.cluster.project);
+    assert.equal(inputs(pool).workloadIdentityPoolId, workloadIdentityPoolId("prod-01"));
+    assert.match(String(inputs(pool).workloadIdentityPoolId), POOL_ID);
+    const provider = inputs(one(federated, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"));
+    assert.equal(provider.workloadIdentityPoolId, inputs(pool).workloadIdentityPoolId);
+    assert.deepEqual(provider.oidc, { issuerUri: hubIssuer() }, "no allowedAudiences: the token's audience must be the provider's own name");
+    assert.deepEqual(provider.attributeMapping, { "google.subject": "assertion.sub" });
+    assert.equal(provider.attributeCondition, `assertion.sub == "${subject}"`);
+    const services = ofType(federated, "gcp:projects/service:Service").map(inputs);
+    assert.deepEqual(services.map((x) => x.service).sort(), ["iam.googleapis.com", "sts.googleapis.com"]);
+    for (const x of services) assert.equal(x.disableOnDestroy, false, `${String(x.service)} stays enabled when the stack goes`);
+  });
+
+  it("objectViewer on the metrics bucket only, for exactly the federated principal of that subject", () => {
+    checkGrants(federated, { buckets: ["metrics", "logs"], writers, hubReader: false, hubFederated: true });
+    const poolName = String(one(federated, "gcp:iam/workloadIdentityPool:WorkloadIdentityPool").outputs.name);
+    assert.match(poolName, /^projects\/[0-9]+\/locations\/global\/workloadIdentityPools\//, "pools are named by project number");
+    const member = federatedPrincipal(poolName, subject);
+    const grants = ofType(federated, PROJECT_IAM).map(inputs).filter((i) => String(i.member).startsWith("principal://"));
+    assert.deepEqual(grants.map((g) => [g.member, grantBucket(g), g.role]), [[member, bucket(federated, "metrics").outputs.name, GCS_ROLES.objectViewer]]);
+  });
+
+  it("the contract's reader: the provider's resource name as audience, and a GCS objstore file without service_account", () => {
+    const reader = plainOutputs(federated).reader as { auth: string; objstore: string; identity: { cloud: string; audience: string }; issuerUrl: string; subject: string };
+    const providerName = String(one(federated, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider").outputs.name);
+    assert.equal(reader.auth, "federated");
+    assert.deepEqual(reader.identity, { cloud: "gcp", audience: providerAudience(providerName) });
+    assert.equal(reader.issuerUrl, hubIssuer());
+    assert.equal(reader.subject, subject);
+    const doc = parse(reader.objstore) as { type: string; config: Record<string, unknown> };
+    assert.deepEqual(unknownKeyPaths(doc, referenceYaml("thanos-v0.42.4/objstore-gcs.yaml")), []);
+    assert.deepEqual(doc, { type: "GCS", config: { bucket: bucket(federated, "metrics").outputs.name } });
+  });
+
+  it("the bucket IP filter still admits the hub's addresses: federation does not lift the network binding", () => {
+    const hub = hubIps().map((ip) => `${ip}/32`);
+    const pub = [...((inputs(bucket(federated, "metrics")).ipFilter as IpFilter).publicNetworkSource?.allowedIpCidrRanges ?? [])];
+    for (const h of hub) assert.ok(pub.includes(h), h);
   });
 });
 

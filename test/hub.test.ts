@@ -153,16 +153,47 @@ describe("nothing read from a spoke persists in the hub", () => {
     assert.equal(at(am?.values, "alertmanager.alertmanagerSpec.storage.emptyDir.medium"), "Memory");
   });
 
-  it("store gateways over spoke buckets carry only that spoke's read-only credential and no cloud identity", () => {
+  it("store gateways over spoke buckets read federated: a projected token for the spoke cloud's audience, the credential chain's env, no credential, no cloud webhook", () => {
     const hub = run("ops-01");
-    for (const spoke of ["dev-01", "stag-01"]) {
+    const expected: Record<string, { audience: string; env: string[] }> = {
+      // AWS STS: the IAM OIDC provider's client id; Azure: Entra's only workload identity audience.
+      "dev-01": { audience: "sts.amazonaws.com", env: ["AWS_REGION", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE"] },
+      "stag-01": { audience: "api://AzureADTokenExchange", env: ["AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_TENANT_ID", "AZURE_TOKEN_CREDENTIALS"] },
+    };
+    for (const [spoke, want] of Object.entries(expected)) {
+      const reader = obj(obj(reveal(run(spoke).outputs)).reader);
+      assert.equal(reader.auth, "federated", spoke);
       const sa = named(hub, "kubernetes:core/v1:ServiceAccount", HUB_THANOS.spokeStore(spoke));
-      assert.deepEqual(at(sa, "metadata.annotations"), {});
+      assert.deepEqual(at(sa, "metadata.annotations"), {}, `${spoke}: no eks.amazonaws.com/role-arn or azure.workload.identity annotation`);
+      const deploy = named(hub, "kubernetes:apps/v1:Deployment", HUB_THANOS.spokeStore(spoke));
+      const pod = obj(at(deploy, "spec.template"));
+      assert.equal(at(pod, "spec.serviceAccountName"), HUB_THANOS.spokeStore(spoke), "the ServiceAccount the spoke trusts");
+      assert.equal(`system:serviceaccount:observability:${String(at(pod, "spec.serviceAccountName"))}`, reader.subject);
+      const labels = obj(at(pod, "metadata.labels"));
+      for (const k of Object.keys(labels)) assert.ok(!k.startsWith("azure.workload.identity") && !k.startsWith("eks.amazonaws.com"), `${spoke}: webhook label ${k}`);
+      const volumes = at(pod, "spec.volumes") as Obj[];
+      const token = volumes.filter((v) => v.projected !== undefined);
+      assert.equal(token.length, 1, `${spoke}: one projected token`);
+      const source = obj((at(token[0], "projected.sources") as Obj[])[0].serviceAccountToken);
+      assert.equal(source.audience, want.audience, spoke);
+      assert.ok(Number(source.expirationSeconds) >= 3600, `${spoke}: the token lives at least an hour`);
+      const container = (at(pod, "spec.containers") as Obj[])[0];
+      const env = Object.fromEntries((container.env as Obj[]).filter((e) => typeof e.value === "string").map((e) => [String(e.name), String(e.value)]));
+      assert.deepEqual(Object.keys(env).sort(), want.env, spoke);
+      const mount = (container.volumeMounts as Obj[]).find((m) => m.name === token[0].name);
+      assert.ok(mount !== undefined && mount.readOnly === true);
+      const tokenFile = `${String(mount.mountPath)}/${String(source.path)}`;
+      assert.equal(env.AWS_WEB_IDENTITY_TOKEN_FILE ?? env.AZURE_FEDERATED_TOKEN_FILE, tokenFile, `${spoke}: the env names the projected token`);
+      const identity = obj(reader.identity);
+      if (spoke === "dev-01") assert.equal(env.AWS_ROLE_ARN, identity.roleArn);
+      else assert.deepEqual([env.AZURE_CLIENT_ID, env.AZURE_TENANT_ID], [identity.clientId, identity.tenantId]);
       const secret = hub.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && at(reveal(r.inputs), "metadata.name") === `thanos-objstore-${spoke}`);
       assert.ok(secret);
-      assert.match(JSON.stringify(secret.inputs.stringData), /1b47061264138c4ac30d75fd1eb44270/, "the credential stays a secret");
-      assert.equal(String(obj(reveal(secret.inputs.stringData))["objstore.yaml"]), String(obj(reveal(run(spoke).outputs)).objstoreReadonly));
+      const objstore = String(obj(reveal(secret.inputs.stringData))["objstore.yaml"]);
+      assert.equal(objstore, reader.objstore);
+      assert.doesNotMatch(objstore, /access_key|secret_key|session_token|service_account|storage_account_key|storage_connection_string|SharedAccessSignature|user_assigned_id|client_secret/);
     }
+    assert.deepEqual(obj(reveal(hub.outputs)).spokeReaders, { "dev-01": "federated", "stag-01": "federated" });
   });
 });
 

@@ -678,7 +678,8 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
     });
   }
   const issuer = awsCluster?.oidcIssuerUrl;
-  if (typeof issuer === "string" && typeof values.region === "string") {
+  // Only against a valid region: a wrong region is reported once, by itself.
+  if (typeof issuer === "string" && typeof values.region === "string" && isRegionOf("aws", values.region)) {
     const m = /^https:\/\/oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com/.exec(issuer);
     if (m !== null && m[1] !== values.region)
       issues.push({ key: `${NS}:cluster.oidcIssuerUrl`, message: `is the issuer of an EKS cluster in ${m[1]}, but this stack's cluster is in ${values.region}: copy the issuer of the stack's own cluster` });

@@ -161,7 +161,7 @@ export class HubWorkloads extends pulumi.ComponentResource {
       const reader = readerPod(read, s.name, config.stack);
       const secret = new k8s.core.v1.Secret(`${name}-objstore-${s.name}`, {
         metadata: { name: HUB_SECRETS.spokeObjstore(s.name), namespace: ns, labels: spokeLabels },
-        // Federated: the objstore file (and GCP's credential configuration) hold no credential, so nothing here is a Pulumi secret.
+        // Federated: the objstore file (and GCP's credential configuration) hold no credential.
         stringData: read.mode === "key" ? { "objstore.yaml": read.objstore } : { "objstore.yaml": read.objstore, ...reader?.files },
       }, child);
       const volumes: ThanosVolume[] = [
