@@ -358,23 +358,7 @@ export function trustPolicy(args: TrustArgs): PolicyDocument {
       ],
     };
   }
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "EksIrsa",
-        Effect: "Allow",
-        Principal: { Federated: args.oidcProviderArn },
-        Action: "sts:AssumeRoleWithWebIdentity",
-        Condition: {
-          StringEquals: {
-            [`${args.issuerHostPath}:sub`]: `system:serviceaccount:${args.namespace}:${args.serviceAccount}`,
-            [`${args.issuerHostPath}:aud`]: "sts.amazonaws.com",
-          },
-        },
-      },
-    ],
-  };
+  return webIdentityTrust("EksIrsa", { oidcProviderArn: args.oidcProviderArn, issuerHostPath: args.issuerHostPath, subject: `system:serviceaccount:${args.namespace}:${args.serviceAccount}` });
 }
 
 /** The audience of the hub's projected token for AWS STS (the IAM OIDC provider's client id). */
@@ -400,11 +384,16 @@ export interface HubReaderTrustArgs {
  * the bucket policy (an STS call may go through an STS endpoint without a source address).
  */
 export function hubReaderTrustPolicy(args: HubReaderTrustArgs): PolicyDocument {
+  return webIdentityTrust("HubStoreGatewayWebIdentity", args);
+}
+
+/** One `sts:AssumeRoleWithWebIdentity` statement for exactly one subject and the STS audience. */
+function webIdentityTrust(sid: string, args: HubReaderTrustArgs): PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [
       {
-        Sid: "HubStoreGatewayWebIdentity",
+        Sid: sid,
         Effect: "Allow",
         Principal: { Federated: args.oidcProviderArn },
         Action: "sts:AssumeRoleWithWebIdentity",
