@@ -121,13 +121,13 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
   };
 
   const program = new Command("fleet")
-    .description("Deploy and check the sovereign observability fleet: hub bootstrap, spokes in parallel, hub wiring")
-    .addHelpText("after", `\n${EXIT_CODES_HELP}\n\nThe hub program reads ${SPOKES_ENV}: "" on bootstrap, a comma-separated subset of observability:spokes after spoke failures, unset otherwise.`)
+    .description("Deploy and check the sovereign observability fleet: hub bootstrap or upgrade, spokes in parallel, hub wiring, spokes retiring unused read keys")
+    .addHelpText("after", `\n${EXIT_CODES_HELP}\n\nThe hub program reads ${SPOKES_ENV}: "" on bootstrap, the spokes it wired before on a contract upgrade, a comma-separated subset of observability:spokes after spoke failures, unset otherwise.`)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
   for (const [op, text] of [
-    ["up", "deploy: hub bootstrap (first time only), spokes in parallel, then the hub"],
+    ["up", "deploy: hub bootstrap (first time) or upgrade (older contract), spokes in parallel, the hub, then spokes whose read key the hub no longer uses"],
     ["preview", "show pending changes in deployment order (exit 1 when there are any)"],
     ["refresh", "adopt the clouds' actual state into every stack"],
   ] as const) {

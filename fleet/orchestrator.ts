@@ -2,11 +2,17 @@
  * Fleet orchestration: which stacks run, in which waves, how many at once, and what a
  * failure does to the rest. Pure apart from the {@link StackRunner} it is given.
  *
- * Deployment order (ARCHITECTURE.md, "Order of deployment"): the hub with no spokes first
- * (only when it has never been deployed), then every spoke in parallel, then the hub again
- * wired to the spokes. `destroy` runs in reverse: hub first, then spokes.
+ * Deployment order (ARCHITECTURE.md, "Order of deployment"): wave 1 is the hub alone, either
+ * its bootstrap with no spokes (only when it has never been deployed) or its upgrade to this
+ * project's contract wiring exactly the spokes it wires now (only when its `contractVersion` is
+ * older), so that it publishes its issuer before the spokes read it; wave 2 every spoke in
+ * parallel; wave 3 the hub again, wired to the spokes; wave 4 the spokes the hub now reads
+ * federated but that still keep a read key, which their next `up` deletes. One `fleet up` thus
+ * converges a v1 fleet (static keys) to federation without a read gap. `destroy` runs in
+ * reverse: hub first, then spokes.
  */
 import { readStackFile, listStacks } from "../components/config/stackfile";
+import { CONTRACT_VERSION } from "../components/contracts";
 import { EXIT, type ExitCode, FleetError } from "./exit-codes";
 import { type DriftResult, type RunResult, type RunnerProgress, type StackOperation, type StackRunner, StepError, changedCount } from "./runner";
 
@@ -16,6 +22,12 @@ export { SPOKES_ENV } from "../components/contracts";
 import { SPOKES_ENV } from "../components/contracts";
 /** The hub output whose presence means the hub has been deployed at least once. */
 export const CONTRACT_OUTPUT = "contractVersion";
+/** The hub output listing the spokes it wired in its last deployment. */
+export const WIRED_SPOKES_OUTPUT = "spokes";
+/** The hub output saying how it read each `hub-store` spoke in its last deployment (v2). */
+export const SPOKE_READERS_OUTPUT = "spokeReaders";
+/** The spoke output with the hub's static read-only credential (a secret). */
+export const READ_KEY_OUTPUT = "objstoreReadonly";
 
 /** One stack as the orchestrator needs it, read from `Pulumi.<stack>.yaml`. */
 export interface FleetStack {
@@ -72,14 +84,19 @@ export interface PlannedOp {
   envNote?: string;
 }
 
+/** The waves of a fleet operation, in order (see the module comment). */
+export type WaveNumber = 1 | 2 | 3 | 4;
+
 /** A wave of operations; the operations of a parallel wave run up to `--parallel` at once. */
 export interface Wave {
-  wave: 1 | 2 | 3;
+  wave: WaveNumber;
   title: string;
   parallel: boolean;
   ops: PlannedOp[];
-  /** Why the wave may not run (`only if the hub has no contractVersion output yet`). */
+  /** Why the wave may not run, or which of its stacks run (`only if the hub has no contractVersion output yet`). */
   condition?: string;
+  /** What the plan leaves out around this wave, and why (`preview`: no hub upgrade pass). */
+  note?: string;
 }
 
 /** Options of a fleet run. */
@@ -95,9 +112,9 @@ export interface FleetOptions {
 /** The ordered waves of an operation over a fleet, before anything runs. */
 export function planFleet(op: StackOperation, fleet: Fleet, opts: FleetOptions): Wave[] {
   const hub = fleet.hub;
-  const spokeWave = (wave: 1 | 2 | 3): Wave => ({
+  const spokeWave = (wave: WaveNumber, title = "spokes"): Wave => ({
     wave,
-    title: `spokes (${opts.parallel} at a time)`,
+    title: `${title} (${opts.parallel} at a time)`,
     parallel: true,
     ops: fleet.spokes.map((s) => ({ stack: s.name, op, env: {} })),
   });
@@ -111,13 +128,29 @@ export function planFleet(op: StackOperation, fleet: Fleet, opts: FleetOptions):
   if (hub && op === "up") {
     waves.push({
       wave: 1,
-      title: "hub bootstrap: CA, egress IPs, query, Grafana, no spokes",
+      title: "hub bootstrap or upgrade",
       parallel: false,
-      ops: [{ stack: hub.name, op, env: { [SPOKES_ENV]: "" } }],
-      condition: `only if ${hub.name} has no ${CONTRACT_OUTPUT} output yet`,
+      ops: [{
+        stack: hub.name,
+        op,
+        env: { [SPOKES_ENV]: "" },
+        envNote: `as a bootstrap; as an upgrade ${SPOKES_ENV}=<the spokes its ${WIRED_SPOKES_OUTPUT} output lists that observability:spokes still lists>`,
+      }],
+      condition:
+        `bootstrap only if ${hub.name} has no ${CONTRACT_OUTPUT} output yet (CA, egress IPs, query, Grafana, no spokes); ` +
+        `upgrade only if its ${CONTRACT_OUTPUT} is below ${CONTRACT_VERSION} and spokes run, wiring exactly the spokes it wires now, so that it publishes its issuer before they run; ` +
+        `skipped when it is ${CONTRACT_VERSION}; above ${CONTRACT_VERSION} the run stops before anything runs (exit ${EXIT.USAGE}: update this checkout)`,
     });
   }
-  if (fleet.spokes.length > 0) waves.push(spokeWave(2));
+  if (fleet.spokes.length > 0) {
+    const spokes = spokeWave(2);
+    if (hub && op === "preview") {
+      spokes.note =
+        `no hub upgrade pass before the spokes and no key retirement after the hub in a preview: a preview deploys nothing, so the spokes preview against ${hub.name}'s deployed outputs ` +
+        `(on contract v1 it publishes no issuer: they show their keys kept and no federated reader yet) and ${hub.name} previews its own upgrade; fleet up runs both passes`;
+    }
+    waves.push(spokes);
+  }
   if (hub) {
     waves.push({
       wave: 3,
@@ -135,12 +168,20 @@ export function planFleet(op: StackOperation, fleet: Fleet, opts: FleetOptions):
       }],
     });
   }
+  if (hub && op === "up" && fleet.spokes.length > 0) {
+    waves.push({
+      ...spokeWave(4, "spokes: retire read keys the hub no longer uses"),
+      condition:
+        `only the spokes whose outputs have reader.auth federated and an ${READ_KEY_OUTPUT} output and whom ${hub.name}'s ${SPOKE_READERS_OUTPUT} output lists as federated after wave 3; ` +
+        `never a spoke that failed in wave 2; skipped when wave 3 did not run or no spoke qualifies`,
+    });
+  }
   return waves;
 }
 
 /** Everything the orchestrator reports while it runs. */
 export type FleetEvent =
-  | { type: "wave-start"; wave: number; title: string; stacks: string[] }
+  | { type: "wave-start"; wave: number; title: string; stacks: string[]; reason?: string }
   | { type: "wave-skipped"; wave: number; title: string; reason: string }
   | { type: "stack-start"; wave: number; stack: string; op: StackOperation; env: Readonly<Record<string, string>> }
   | { type: "stack-progress"; wave: number; stack: string; op: StackOperation; phase: string; resourcesDone: number; elapsedMs: number; message?: string }
@@ -219,11 +260,85 @@ export interface RunHooks {
   now?: () => number;
 }
 
+// ---- reading stack outputs --------------------------------------------------------------------
+
+/** Pulumi's wire form of a secret, `{ [SECRET_SIG_KEY]: SECRET_SIG, value }` (or `plaintext`: its JSON). */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function parsedJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 /**
- * Runs an operation over the fleet in waves. A failed spoke does not stop the other spokes;
- * the final hub pass then wires only the hub's listed spokes that did not fail (through
- * `SOVEREIGN_SPOKES`), or does not run at all with `strict`. A failed hub bootstrap skips
- * everything after it: spokes cannot read a hub that does not exist.
+ * A stack output as a plain value, whatever form the runner returns it in: a wire-form secret is
+ * unwrapped and JSON text parsed (`"1"` is 1). A masked secret (`[secret]`) stays a string, so
+ * secrets are only ever tested for presence ({@link present}), never for their value.
+ */
+export function plainOutput(v: unknown): unknown {
+  let u = v;
+  if (isRecord(v) && v[SECRET_SIG_KEY] === SECRET_SIG) u = typeof v.plaintext === "string" && !("value" in v) ? parsedJson(v.plaintext) : v.value;
+  return typeof u === "string" ? parsedJson(u) : u;
+}
+
+/** Whether an output is set (a secret counts whether it comes back revealed, wrapped or masked). */
+function present(v: unknown): boolean {
+  return v !== undefined && v !== null && v !== "";
+}
+
+/** The hub's contract as its outputs say: not deployed, or deployed at a version (undefined: unreadable). */
+export type HubContractState = { deployed: false } | { deployed: true; version?: number };
+
+/** Reads `contractVersion` from a hub's outputs. */
+export function hubContract(outputs: Record<string, unknown>): HubContractState {
+  const raw = outputs[CONTRACT_OUTPUT];
+  if (!present(raw)) return { deployed: false };
+  const v = plainOutput(raw);
+  return { deployed: true, version: typeof v === "number" && Number.isInteger(v) ? v : undefined };
+}
+
+/** The spokes the hub wired in its last deployment (its `spokes` output); none when absent. */
+export function wiredSpokes(outputs: Record<string, unknown>): string[] {
+  const v = plainOutput(outputs[WIRED_SPOKES_OUTPUT]);
+  return Array.isArray(v) ? v.filter((s): s is string => typeof s === "string" && s !== "") : [];
+}
+
+/** How the hub read each `hub-store` spoke in its last deployment (its `spokeReaders` output). */
+export function spokeReaders(outputs: Record<string, unknown>): Record<string, unknown> {
+  const v = plainOutput(outputs[SPOKE_READERS_OUTPUT]);
+  return isRecord(v) ? v : {};
+}
+
+/**
+ * Whether a spoke offers the hub a federated reader and still keeps the static read key: its
+ * outputs have `reader.auth: federated` and an `objstoreReadonly` (the key is only tested for
+ * presence). Such a spoke deletes the key on its next `up` once the hub reads it federated.
+ */
+export function keepsReadKey(outputs: Record<string, unknown>): boolean {
+  const reader = plainOutput(outputs.reader);
+  return isRecord(reader) && reader.auth === "federated" && present(outputs[READ_KEY_OUTPUT]);
+}
+
+function versionText(state: HubContractState): string {
+  if (!state.deployed) return `no ${CONTRACT_OUTPUT} output`;
+  return state.version === undefined ? `an unreadable ${CONTRACT_OUTPUT}` : `contract v${state.version}`;
+}
+
+/**
+ * Runs an operation over the fleet in waves (see {@link planFleet}). A failed spoke does not
+ * stop the other spokes; the final hub pass then wires only the hub's listed spokes that did
+ * not fail (through `SOVEREIGN_SPOKES`), or does not run at all with `strict`. A failed hub
+ * bootstrap or upgrade skips everything after it: spokes cannot read a hub that does not
+ * exist, and an upgrade that failed publishes no issuer. `up` and `preview` refuse a hub whose
+ * contract is newer than this project's before anything runs.
  */
 export async function runFleet(runner: StackRunner, op: StackOperation, fleet: Fleet, opts: FleetOptions, hooks: RunHooks = {}): Promise<FleetResult> {
   const emit = hooks.emit ?? ((): void => undefined);
@@ -251,22 +366,80 @@ export async function runFleet(runner: StackRunner, op: StackOperation, fleet: F
     }
   }
 
+  // The hub as deployed before this run: its contract decides wave 1, and a newer one stops the run.
+  let hubBefore: HubContractState = { deployed: false };
+  let hubWiredBefore: string[] = [];
+  if (fleet.hub && (op === "up" || op === "preview")) {
+    const hub = fleet.hub.name;
+    const outputs = await runner.outputs(hub).catch((): Record<string, unknown> => ({}));
+    hubBefore = hubContract(outputs);
+    hubWiredBefore = wiredSpokes(outputs);
+    if (hubBefore.deployed && hubBefore.version !== undefined && hubBefore.version > CONTRACT_VERSION) {
+      throw new FleetError(
+        `hub ${hub} publishes contract v${hubBefore.version}, but this checkout of the project writes v${CONTRACT_VERSION} (it reads v1 to v${CONTRACT_VERSION}): ${hub} was deployed by a newer version of this project. ` +
+          `Update this checkout (git pull) and run fleet ${op} again; nothing was run.`,
+        EXIT.USAGE,
+      );
+    }
+  }
+
   let blockedBy: string | undefined;
   const spokeFailures = new Set<string>();
   for (const w of waves) {
-    if (blockedBy !== undefined) {
+    let ops = w.ops;
+    let title = w.title;
+    let reason: string | undefined;
+    if (w.wave === 4 && op === "up" && fleet.hub) {
+      // Conditional by nature: when it does not apply, nothing is skipped that was due to run.
+      const hub = fleet.hub.name;
+      const hubWired = outcomes.some((o) => o.wave === 3 && o.stack === hub && o.status === "succeeded");
+      if (blockedBy !== undefined || !hubWired) {
+        emit({ type: "wave-skipped", wave: w.wave, title, reason: blockedBy ?? `${hub} did not wire the spokes in wave 3: every spoke keeps its read key` });
+        continue;
+      }
+      let readers: Record<string, unknown>;
+      try {
+        readers = spokeReaders(await runner.outputs(hub));
+      } catch (e) {
+        emit({ type: "wave-skipped", wave: w.wave, title, reason: `cannot read ${hub}'s outputs (${errorText(e).error}): read keys stay until the next fleet up` });
+        continue;
+      }
+      const candidates = w.ops.filter((o) => !spokeFailures.has(o.stack) && readers[o.stack] === "federated");
+      const keeping = await mapPool(candidates, opts.parallel, async (o) => keepsReadKey(await runner.outputs(o.stack).catch((): Record<string, unknown> => ({}))));
+      ops = candidates.filter((_, i) => keeping[i]);
+      if (ops.length === 0) {
+        emit({ type: "wave-skipped", wave: w.wave, title, reason: `no spoke keeps a read key that ${hub} no longer uses (${SPOKE_READERS_OUTPUT} federated, reader.auth federated and an ${READ_KEY_OUTPUT} output)` });
+        continue;
+      }
+      reason = ops.length === 1
+        ? `${hub} reads it federated now (${SPOKE_READERS_OUTPUT}); its up deletes the unused key`
+        : `${hub} reads them federated now (${SPOKE_READERS_OUTPUT}); their up deletes the unused keys`;
+    } else if (blockedBy !== undefined) {
       skip(w, blockedBy);
       continue;
     }
-    if (w.wave === 1 && op === "up") {
-      const hub = w.ops[0].stack;
-      const outputs = await runner.outputs(hub).catch((): Record<string, unknown> => ({}));
-      if (outputs[CONTRACT_OUTPUT] !== undefined) {
-        emit({ type: "wave-skipped", wave: 1, title: w.title, reason: `${hub} already deployed (has ${CONTRACT_OUTPUT})` });
+    if (w.wave === 1 && op === "up" && fleet.hub) {
+      const hub = fleet.hub;
+      if (!hubBefore.deployed) {
+        title = "hub bootstrap: CA, egress IPs, query, Grafana, no spokes";
+        reason = `${hub.name} has no ${CONTRACT_OUTPUT} output yet`;
+      } else if (hubBefore.version === CONTRACT_VERSION) {
+        emit({ type: "wave-skipped", wave: 1, title, reason: `${hub.name} is on contract v${CONTRACT_VERSION} (its ${CONTRACT_OUTPUT} output): no bootstrap or upgrade needed` });
         continue;
+      } else if (fleet.spokes.length === 0) {
+        emit({ type: "wave-skipped", wave: 1, title, reason: `${hub.name} has ${versionText(hubBefore)} and no spoke runs now: wave 3 upgrades it` });
+        continue;
+      } else {
+        // SOVEREIGN_SPOKES may only name listed spokes: one dropped from observability:spokes is left out.
+        const wired = hubWiredBefore.filter((s) => hub.spokes.includes(s));
+        const dropped = hubWiredBefore.filter((s) => !hub.spokes.includes(s));
+        title = `hub upgrade to contract v${CONTRACT_VERSION}, wiring the spokes it wires now`;
+        reason =
+          `${hub.name} has ${versionText(hubBefore)}: it publishes its issuer before the spokes run and keeps reading ${wired.length === 0 ? "no spoke" : wired.join(", ")} as before` +
+          (dropped.length > 0 ? ` (${dropped.join(", ")} no longer in observability:spokes, left out)` : "");
+        ops = ops.map((o) => ({ ...o, env: { [SPOKES_ENV]: wired.join(",") } }));
       }
     }
-    let ops = w.ops;
     if (w.wave === 3 && fleet.hub) {
       const hub = fleet.hub;
       if (spokeFailures.size > 0 && opts.strict) {
@@ -278,7 +451,7 @@ export async function runFleet(runner: StackRunner, op: StackOperation, fleet: F
         ops = ops.map((o) => ({ ...o, env: { [SPOKES_ENV]: wired.join(",") } }));
       }
     }
-    emit({ type: "wave-start", wave: w.wave, title: w.title, stacks: ops.map((o) => o.stack) });
+    emit({ type: "wave-start", wave: w.wave, title, stacks: ops.map((o) => o.stack), ...(reason !== undefined ? { reason } : {}) });
     const results = await mapPool(ops, w.parallel ? opts.parallel : 1, (o) => runOne(runner, w.wave, o, opts, emit, now));
     outcomes.push(...results);
     const failed = results.filter((r) => r.status === "failed");

@@ -74,7 +74,7 @@ function summary(changes: Readonly<Record<string, number>>): string {
 export function plainLine(e: FleetEvent): string | undefined {
   switch (e.type) {
     case "wave-start":
-      return `== wave ${e.wave}: ${e.title}: ${e.stacks.join(", ")}`;
+      return `== wave ${e.wave}: ${e.title}: ${e.stacks.join(", ")}${e.reason !== undefined ? ` (${e.reason})` : ""}`;
     case "wave-skipped":
       return `== wave ${e.wave}: ${e.title}: skipped (${e.reason})`;
     case "stack-start":
@@ -171,9 +171,11 @@ export function renderPlan(op: string, waves: readonly Wave[]): string {
   const lines = [`fleet ${op}: dry run, nothing is executed`];
   for (const w of waves) {
     lines.push(`wave ${w.wave}: ${w.title}${w.condition ? ` (${w.condition})` : ""}`);
+    if (w.note) lines.push(`  note: ${w.note}`);
     for (const o of w.ops) {
       const env = Object.keys(o.env).length > 0 ? envText(o.env) : o.op === "up" || o.op === "preview" ? ` [${SPOKES_ENV} unset]` : "";
-      lines.push(`  ${o.op} ${o.stack}${w.wave === 2 ? "" : env}${o.envNote ? `; ${o.envNote}` : ""}`);
+      // Parallel waves are spoke waves: only the hub program reads SOVEREIGN_SPOKES.
+      lines.push(`  ${o.op} ${o.stack}${w.parallel ? "" : env}${o.envNote ? `; ${o.envNote}` : ""}`);
     }
   }
   return lines.join("\n");

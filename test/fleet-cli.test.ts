@@ -8,7 +8,8 @@ import { describe, it } from "node:test";
 import { type CliIO, main } from "../fleet/cli";
 import { EXIT } from "../fleet/exit-codes";
 import { renderDriftJson, renderDriftTable } from "../fleet/output";
-import { FakeRunner, type FakeOptions } from "./fixtures/fleet/fake-runner";
+import { CONTRACT_VERSION } from "../components/contracts";
+import { FakeRunner, type FakeOptions, contractModel } from "./fixtures/fleet/fake-runner";
 
 const PROJECT = join(__dirname, "..");
 
@@ -44,7 +45,20 @@ describe("fleet --dry-run on the example fleet", () => {
     assert.ok(pos('up ops-01 [SOVEREIGN_SPOKES=""]') >= 0, out);
     for (const s of ["dev-01", "prod-01", "stag-01"]) assert.ok(pos(`up ${s}`) > pos('up ops-01 [SOVEREIGN_SPOKES=""]'));
     assert.ok(pos("up ops-01 [SOVEREIGN_SPOKES unset]") > pos("up stag-01"));
+    assert.match(out, /^wave 1: hub bootstrap or upgrade \(bootstrap only if ops-01 has no contractVersion output yet/m);
+    const retire = pos("wave 4: spokes: retire read keys the hub no longer uses");
+    assert.ok(retire > pos("up ops-01 [SOVEREIGN_SPOKES unset]"), out);
+    assert.deepEqual(out.slice(retire).split("\n").slice(1, 4), ["  up dev-01", "  up prod-01", "  up stag-01"]);
     assert.deepEqual(snapshot(), before);
+  });
+
+  it("preview prints spokes then hub, without the upgrade and retirement passes, and says why", async () => {
+    const x = io();
+    assert.equal(await main(["preview", "--dry-run"], x), EXIT.OK);
+    const out = x.out();
+    assert.doesNotMatch(out, /^wave [14]:/m);
+    assert.match(out, /^ {2}note: no hub upgrade pass before the spokes and no key retirement after the hub in a preview: a preview deploys nothing/m);
+    assert.ok(out.indexOf("preview stag-01") < out.indexOf("preview ops-01"));
   });
 
   it("destroy prints hub first, then spokes, and changes nothing", async () => {
@@ -95,7 +109,9 @@ describe("fleet --dry-run on the example fleet", () => {
     assert.equal(viaTsx.status, EXIT.OK, viaTsx.stderr);
     const plan = JSON.parse(viaTsx.stdout.trim().split("\n")[0]) as { type: string; text: string };
     const waves = (JSON.parse(plan.text) as { waves: { wave: number; ops: { stack: string }[] }[] }).waves;
-    assert.deepEqual(waves.map((w) => w.wave), [1, 2, 3]);
+    assert.deepEqual(waves.map((w) => w.wave), [1, 2, 3, 4]);
+    const conditions = (JSON.parse(plan.text) as { waves: { wave: number; condition?: string }[] }).waves.map((w) => w.condition !== undefined);
+    assert.deepEqual(conditions, [true, false, false, true], "the JSON plan carries the conditions of waves 1 and 4");
     // PATH limited to node's own directory: no pulumi can be found, whatever this machine has.
     const env = { ...process.env, PATH: dirname(process.execPath), PULUMI_CONFIG_PASSPHRASE: "x" };
     const missing = spawnSync(process.execPath, ["fleet/bin.js", "up"], { cwd: PROJECT, encoding: "utf8", env });
@@ -153,6 +169,29 @@ describe("fleet exit codes and errors", () => {
     assert.match(x.err(), /error: stack prod-01, step up: prod-01: simulated up failure/);
     const hub = x.runner?.of("ops-01")[0];
     assert.equal(hub?.env.SOVEREIGN_SPOKES, "dev-01,stag-01");
+  });
+
+  it("converges a v1 fleet in one up: hub upgrade, spokes, hub, key retirement", async () => {
+    const spokes = ["dev-01", "prod-01", "stag-01"];
+    const model = contractModel({ hub: "ops-01", configured: spokes, hubWired: spokes, spokes: spokes.map((name) => ({ name })) });
+    const x = io({ outputs: model.outputs, afterUp: model.afterUp });
+    assert.equal(await main(["up"], x), EXIT.OK, x.err());
+    const waves = x.out().split("\n").filter((l) => l.startsWith("== wave"));
+    assert.equal(waves.length, 4, x.out());
+    assert.match(waves[0], new RegExp(`^== wave 1: hub upgrade to contract v${CONTRACT_VERSION}, wiring the spokes it wires now: ops-01 \\(ops-01 has contract v1: `));
+    assert.match(waves[1], /^== wave 2: spokes \(4 at a time\): dev-01, prod-01, stag-01$/);
+    assert.match(waves[2], /^== wave 3: hub: wire the spokes: ops-01$/);
+    assert.match(waves[3], /^== wave 4: spokes: retire read keys the hub no longer uses \(4 at a time\): dev-01, prod-01, stag-01 \(ops-01 reads them federated now/);
+    assert.match(x.out(), /\[ops-01\] up started \[SOVEREIGN_SPOKES="dev-01,prod-01,stag-01"\]/);
+    assert.match(x.out(), /fleet up: 8 succeeded, 0 failed, 0 skipped/);
+    assert.deepEqual(model.gaps, []);
+  });
+
+  it("exits 3 and runs nothing when the hub was deployed by a newer version of the project", async () => {
+    const x = io({ outputs: { "ops-01": { contractVersion: CONTRACT_VERSION + 1, name: "ops-01" } } });
+    assert.equal(await main(["up"], x), EXIT.USAGE);
+    assert.equal(x.runner?.calls.length, 0);
+    assert.match(x.err(), new RegExp(`^fleet: hub ops-01 publishes contract v${CONTRACT_VERSION + 1}, but this checkout of the project writes v${CONTRACT_VERSION} .*Update this checkout \\(git pull\\)`, "m"));
   });
 
   it("--json emits newline-delimited events", async () => {
