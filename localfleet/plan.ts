@@ -25,6 +25,8 @@ export interface PlanVolume {
   secret?: { secretName: string };
   configMap?: { name: string };
   emptyDir?: { medium?: string; sizeLimit?: string };
+  /** A projected ServiceAccount token (the hub's federated store gateways). */
+  projected?: { sources: { serviceAccountToken?: { audience?: string; path: string } }[] };
 }
 
 /** A Deployment or StatefulSet of the plan. */

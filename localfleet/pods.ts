@@ -52,6 +52,11 @@ export function volumeSource(v: PlanVolume, objects: ObjectSource, claims: reado
   if (v.secret !== undefined) return { kind: "files", files: objects.data("Secret", v.secret.secretName) };
   if (v.configMap !== undefined) return { kind: "files", files: objects.data("ConfigMap", v.configMap.name) };
   if (v.emptyDir !== undefined) return { kind: "emptyDir", memory: v.emptyDir.medium === "Memory", size: v.emptyDir.sizeLimit };
+  const tokens = v.projected?.sources.flatMap((x) => (x.serviceAccountToken !== undefined ? [x.serviceAccountToken] : [])) ?? [];
+  if (tokens.length > 0 && tokens.length === v.projected?.sources.length) {
+    // Kubelet would write a token signed by the cluster's issuer; nothing here exchanges it (see substitutions.ts).
+    return { kind: "files", files: Object.fromEntries(tokens.map((t) => [t.path, `loopback-fleet stand-in ServiceAccount token, audience ${t.audience ?? "(api server)"}\n`])) };
+  }
   if (claims.includes(v.name)) return { kind: "persistent" };
   throw new Error(`volume ${v.name}: unsupported source ${JSON.stringify(v)}`);
 }
