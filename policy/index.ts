@@ -9,6 +9,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { allPolicies } from "./policies";
 
 new PolicyPack("sovereign-observability", {
-  description: "Sovereignty (data residency, no replication out of the zone, local writers, an ephemeral hub read path) and the hardening checklist for S3, GCS, Azure Storage, mTLS and exposure.",
+  description:
+    "Sovereignty (data residency, no replication out of the zone, local writers, an ephemeral hub read path), the hardening checklist for S3, GCS, Azure Storage, mTLS and exposure, " +
+    "and the keyless hub reader (no stored reader credential in a federated spoke, Azure shared key only for the hub's SAS, issuer trust bound to exactly one subject and audience).",
   policies: allPolicies,
 });

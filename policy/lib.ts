@@ -1,7 +1,8 @@
 /**
  * Shared reading helpers of the policy pack: safe access to resource properties (which are
- * partly unknown during `pulumi preview`), the stack's declared region/zone/role, provider
- * regions, and the links between a data store and its side resources.
+ * partly unknown during `pulumi preview`), the stack's declared region/zone/role/hub reader,
+ * provider regions, the links between a data store and its side resources, and the stack's
+ * outputs (its root resource).
  *
  * Policies only ever see what CrossGuard hands them (`PolicyResource`-shaped objects); the
  * offline adapter (`policy/offline.ts`) builds exactly that shape from the engine's records.
@@ -109,6 +110,7 @@ export const T = {
   iamPolicy: "aws:iam/policy:Policy",
   iamRolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
   iamUserPolicyAttachment: "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+  iamOidcProvider: "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
   gcsBucket: "gcp:storage/bucket:Bucket",
   gcsIamMember: "gcp:storage/bucketIAMMember:BucketIAMMember",
   gcsIamBinding: "gcp:storage/bucketIAMBinding:BucketIAMBinding",
@@ -126,12 +128,15 @@ export const T = {
   gcpProjectIamCustomRole: "gcp:projects/iAMCustomRole:IAMCustomRole",
   gcpServiceAccount: "gcp:serviceaccount/account:Account",
   gcpServiceAccountKey: "gcp:serviceaccount/key:Key",
+  gcpWorkloadIdentityPool: "gcp:iam/workloadIdentityPool:WorkloadIdentityPool",
+  gcpWorkloadIdentityPoolProvider: "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider",
   azAccount: "azure-native:storage:StorageAccount",
   azContainer: "azure-native:storage:BlobContainer",
   azBlobService: "azure-native:storage:BlobServiceProperties",
   azObjectReplication: "azure-native:storage:ObjectReplicationPolicy",
   azRoleAssignment: "azure-native:authorization:RoleAssignment",
   azIdentity: "azure-native:managedidentity:UserAssignedIdentity",
+  azFederatedCredential: "azure-native:managedidentity:FederatedIdentityCredential",
   azVault: "azure-native:keyvault:Vault",
   azKey: "azure-native:keyvault:Key",
   tlsPrivateKey: "tls:index/privateKey:PrivateKey",
@@ -144,6 +149,8 @@ export const T = {
   k8sDeployment: "kubernetes:apps/v1:Deployment",
   k8sStatefulSet: "kubernetes:apps/v1:StatefulSet",
   k8sPvc: "kubernetes:core/v1:PersistentVolumeClaim",
+  /** The root resource of a stack: its outputs are the stack's outputs. */
+  stack: "pulumi:pulumi:Stack",
 } as const;
 
 /** S3 buckets, whichever resource generation declares them. */
@@ -200,6 +207,10 @@ export interface Declared {
   cloud?: Cloud;
   role?: "spoke" | "hub";
   encryptionMode?: "customer" | "provider";
+  /** How the hub reads this stack's bucket (`observability:hubReader.auth`), when declared. */
+  hubReaderAuth?: "federated" | "key";
+  /** A spoke's hub stack (`observability:hub.stack`), when declared. */
+  hubStack?: string;
   /** Where region and zone came from. */
   source: "config" | "stack-tags" | "labels" | "none";
 }
@@ -211,6 +222,10 @@ export interface StackPolicyConfig {
   cloud?: string;
   role?: string;
   encryptionMode?: string;
+  /** `observability:hubReader.auth` (the schema's default, federated, when the stack file omits it). */
+  hubReaderAuth?: string;
+  /** `observability:hub.stack` of a spoke. */
+  hubStack?: string;
 }
 
 /** JSON schema of {@link StackPolicyConfig}, for `configSchema`. */
@@ -221,12 +236,15 @@ export const STACK_CONFIG_SCHEMA = {
     cloud: { type: "string" as const, enum: ["aws", "gcp", "azure"] },
     role: { type: "string" as const, enum: ["spoke", "hub"] },
     encryptionMode: { type: "string" as const, enum: ["customer", "provider"] },
+    hubReaderAuth: { type: "string" as const, enum: ["federated", "key"], description: "the stack's observability:hubReader.auth" },
+    hubStack: { type: "string" as const, description: "a spoke's observability:hub.stack" },
   },
 };
 
 const asCloud = (v: unknown): Cloud | undefined => (v === "aws" || v === "gcp" || v === "azure" ? v : undefined);
 const asRole = (v: unknown): "spoke" | "hub" | undefined => (v === "spoke" || v === "hub" ? v : undefined);
 const asMode = (v: unknown): "customer" | "provider" | undefined => (v === "customer" || v === "provider" ? v : undefined);
+const asAuth = (v: unknown): "federated" | "key" | undefined => (v === "federated" || v === "key" ? v : undefined);
 
 /** Identity labels of a resource: AWS `tags`/`defaultTags`, GCP `labels`/`defaultLabels`, Azure `tags`. */
 function identityLabels(props: unknown): Obj[] {
@@ -246,6 +264,8 @@ export function declaredStack(args: Pick<StackValidationArgs, "getConfig" | "sta
     cloud: asCloud(c.cloud) ?? asCloud(tag("cloud")),
     role: asRole(c.role) ?? asRole(tag("role")),
     encryptionMode: asMode(c.encryptionMode) ?? asMode(tag("encryptionMode")),
+    hubReaderAuth: asAuth(c.hubReaderAuth) ?? asAuth(tag("hubReader.auth")),
+    hubStack: str(c.hubStack) ?? tag("hub.stack"),
   };
   if (c.region !== undefined && c.sovereigntyZone !== undefined) return { ...base, region: c.region, sovereigntyZone: c.sovereigntyZone, source: "config" };
   const tr = tag("region");
@@ -315,4 +335,44 @@ export function onceReporter(report: ReportViolation): ReportViolation {
 /** A short name for messages: the resource's name and type. */
 export function label(r: { name: string; type: string }): string {
   return `${r.type} '${r.name}'`;
+}
+
+// ---- the stack's outputs and the hub's read credential ---------------------------------------
+
+/**
+ * The stack's outputs: the outputs of its root resource (`pulumi:pulumi:Stack`), which the engine
+ * hands stack policies with every other resource. Undefined when no root resource, or one without
+ * any output, was handed: then nothing can be told from the outputs.
+ */
+export function stackOutputs(resources: readonly PolicyResource[]): Obj | undefined {
+  const root = resources.find((r) => r.type === T.stack && r.parent === undefined);
+  if (root === undefined) return undefined;
+  return entries(root.props).length > 0 ? root.props : undefined;
+}
+
+/** The stack name of a URN (`urn:pulumi:<stack>::<project>::...`). */
+export function stackOfUrn(urn: string): string | undefined {
+  return /^urn:pulumi:([^:]+)::/.exec(urn)?.[1];
+}
+
+/**
+ * Whether the stack hands the hub a static read credential: its secret output `objstoreReadonly`
+ * (components/contracts: key-mode spokes, and federated spokes while the hub still reads them with
+ * the key, the migration to contract v2). `cannot-tell` when the stack's outputs are not visible;
+ * an output whose value is still unknown counts as exported.
+ */
+export type ReaderKeyExport = "exported" | "not-exported" | "cannot-tell";
+
+export function readerKeyExport(resources: readonly PolicyResource[]): ReaderKeyExport {
+  const outputs = stackOutputs(resources);
+  if (outputs === undefined) return "cannot-tell";
+  return at(outputs, "objstoreReadonly") === undefined ? "not-exported" : "exported";
+}
+
+/**
+ * How the hub reads the stack's bucket as declared: the policy config or stack tag, else the
+ * schema's default (`federated`, components/config/schema.ts).
+ */
+export function declaredReaderAuth(d: Declared): "federated" | "key" {
+  return d.hubReaderAuth ?? "federated";
 }

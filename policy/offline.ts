@@ -4,7 +4,9 @@
  * the revealed inputs (resource policies, as `Analyze` sees them) or inputs merged with
  * outputs (stack policies, as `AnalyzeStack` sees them), secrets revealed as the CLI does,
  * the explicit provider with its inputs (a default provider is named `default`, as the
- * engine names it), dependencies resolved to resources. One addition: `opts.retainOnDelete`,
+ * engine names it), dependencies resolved to resources, and the stack's root resource
+ * (`pulumi:pulumi:Stack`) whose outputs are the stack's outputs (the engine records no root
+ * resource, so the adapter adds it from the run's outputs). One addition: `opts.retainOnDelete`,
  * which the engine records and CrossGuard does not yet expose.
  */
 import type {
@@ -46,13 +48,23 @@ export interface EvaluateOptions {
 export function stackPolicyConfig(config: Record<string, unknown>): StackPolicyConfig {
   const s = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
   const encryption = config.encryption;
+  const hubReader = config.hubReader;
+  const hub = config.hub;
   return {
     region: s(config.region),
     sovereigntyZone: s(config.sovereigntyZone),
     cloud: s(config.cloud),
     role: s(config.role),
     encryptionMode: isObj(encryption) ? s(encryption.mode) ?? "provider" : "provider",
+    // The schema's default (components/config/schema.ts) when the stack file does not say.
+    hubReaderAuth: isObj(hubReader) ? s(hubReader.auth) ?? "federated" : "federated",
+    hubStack: isObj(hub) ? s(hub.stack) : undefined,
   };
+}
+
+/** The URN of a run's root stack resource. */
+function stackUrnOf(run: StackRun): string {
+  return run.resources.find((r) => r.type === "pulumi:pulumi:Stack")?.urn ?? `urn:pulumi:${run.stack}::sovereign-observability::pulumi:pulumi:Stack::sovereign-observability-${run.stack}`;
 }
 
 class NotApplicable extends Error {}
@@ -95,10 +107,31 @@ function providerOf(r: Recorded, byUrn: Map<string, Recorded>): PolicyProviderRe
   return { type: `pulumi:providers:${pkg}`, name: "default", urn: `urn:pulumi:default::provider::pulumi:providers:${pkg}::default`, props: {} };
 }
 
+/** The root stack resource as `AnalyzeStack` hands it: its props are the stack's outputs (secrets revealed). */
+function rootStackResource(run: StackRun): PolicyResource {
+  const props = propsOf(run.outputs);
+  const type = "pulumi:pulumi:Stack";
+  return {
+    type,
+    props,
+    urn: stackUrnOf(run),
+    name: `sovereign-observability-${run.stack}`,
+    opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+    dependencies: [],
+    propertyDependencies: {},
+    isType: (cls) => pulumiTypeOf(cls) === type,
+    asType: (cls) => (pulumiTypeOf(cls) === type ? (props as never) : undefined),
+  };
+}
+
 /** The run's resources as `AnalyzeStack` hands them to stack policies. */
 export function policyResources(run: StackRun): PolicyResource[] {
   const byUrn = new Map(run.resources.map((r) => [r.urn, r] as const));
   const out = new Map<string, PolicyResource>();
+  if (!run.resources.some((r) => r.type === "pulumi:pulumi:Stack")) {
+    const root = rootStackResource(run);
+    out.set(root.urn, root);
+  }
   for (const r of run.resources) {
     const props = { ...propsOf(r.inputs), ...propsOf(r.outputs) };
     const resource: PolicyResource = {
@@ -144,7 +177,7 @@ export function evaluatePolicies(run: StackRun, opts: EvaluateOptions = {}): Vio
   const config = opts.config ?? stackPolicyConfig(run.config);
   const stackTags: ReadonlyMap<string, string> = new Map(Object.entries(opts.stackTags ?? {}));
   const resources = policyResources(run);
-  const stackUrn = run.resources.find((r) => r.type === "pulumi:pulumi:Stack")?.urn ?? `urn:pulumi:${run.stack}::sovereign-observability::pulumi:pulumi:Stack::sovereign-observability-${run.stack}`;
+  const stackUrn = stackUrnOf(run);
   const notApplicable = (reason?: string): never => {
     throw new NotApplicable(reason);
   };

@@ -1,6 +1,9 @@
 /**
- * Prints the `--policy-pack-config` JSON of a stack: its declared region, zone, cloud, role and
- * encryption mode (from `Pulumi.<stack>.yaml`) for every policy that reads them. CrossGuard
+ * Prints the `--policy-pack-config` JSON of a stack: its declared region, zone, cloud, role,
+ * encryption mode, hub reader auth (`hubReader.auth`, federated when omitted) and, for a spoke, its
+ * hub stack (from `Pulumi.<stack>.yaml`) for every policy that reads them. Whether a federated spoke
+ * still keeps its read key for a migrating hub is the hub's decision, not in the stack file: the
+ * hub-reader policies read it from the stack's outputs. CrossGuard
  * hands a pack neither the stack's config nor (on a DIY backend) stack tags, so this file is
  * how the real CLI learns what the offline plan reads directly.
  *

@@ -10,13 +10,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { evaluatePolicies, mandatory } from "../policy/offline";
-import { planFleet, type RecordedResource, type StackRun } from "../offline";
+import { asReference, planFleet, reveal, runStack, type RecordedResource, type StackReferenceData, type StackRun } from "../offline";
 
 const REPO = join(__dirname, "..");
 /** Optional checklist items: reported as advisories, never blocking. */
 const OPTIONAL = new Set(["s3-object-lock", "s3-access-logging", "customer-managed-keys-recommended"]);
 
 let runs: StackRun[] = [];
+/** The hub's bootstrap run: what the spokes read through their StackReference. */
+let bootstrap: StackRun | undefined;
 const run = (stack: string): StackRun => {
   const r = runs.find((x) => x.stack === stack);
   assert.ok(r, `no run of ${stack}`);
@@ -53,7 +55,9 @@ const isThanos = (r: RecordedResource, sub: string): boolean =>
 
 describe("policy pack on the example fleet", () => {
   before(async () => {
-    runs = (await planFleet({})).runs;
+    const plan = await planFleet({});
+    runs = plan.runs;
+    bootstrap = plan.bootstrap;
     for (const r of runs) assert.equal(r.error, undefined, `${r.stack}: ${r.error?.message ?? ""}`);
   });
 
@@ -151,13 +155,68 @@ describe("policy pack on the example fleet", () => {
     assert.deepEqual(blocking(r), ["aws-ip-conditions-not-bypassed-by-vpc-endpoint"]);
   });
 
+  it("an IAM user with an access key planted in federated dev-01 (which hands the hub no key) is caught by hub-reader-no-stored-credential", () => {
+    const r = mutated("dev-01", (rs) => {
+      const role = find(rs, (x) => x.type === "aws:iam/role:Role" && x.name.endsWith("hub-reader-role"), "hub reader role");
+      const user: RecordedResource = { ...structuredClone(role), type: "aws:iam/user:User", name: "dev-01-storage-hub-reader", urn: role.urn.replace(/aws:iam\/role:Role::.*$/, "aws:iam/user:User::dev-01-storage-hub-reader"), options: { protect: false, retainOnDelete: false, dependsOn: [] } };
+      both(user, (p) => {
+        for (const k of Object.keys(p)) delete p[k];
+        Object.assign(p, { name: "dev-01-observability-hub-reader" });
+      });
+      const key: RecordedResource = { ...structuredClone(user), type: "aws:iam/accessKey:AccessKey", name: "dev-01-storage-hub-reader-key-a", urn: user.urn.replace(/aws:iam\/user:User::.*$/, "aws:iam/accessKey:AccessKey::dev-01-storage-hub-reader-key-a"), options: { protect: false, retainOnDelete: false, dependsOn: [user.urn] } };
+      both(key, (p) => Object.assign(p, { user: "dev-01-observability-hub-reader", status: "Active" }));
+      rs.push(user, key);
+    });
+    assert.deepEqual(blocking(r), ["hub-reader-no-stored-credential"]);
+    assert.deepEqual(mandatory(evaluatePolicies(r)).map((v) => v.urn.split("::").pop()).sort(), ["dev-01-storage-hub-reader", "dev-01-storage-hub-reader-key-a"]);
+  });
+
+  it("the hub reader's trust widened to StringLike on a wildcard subject is caught by hub-reader-trust-exactly-one-subject", () => {
+    const r = mutated("dev-01", (rs) => {
+      const role = find(rs, (x) => x.type === "aws:iam/role:Role" && x.name.endsWith("hub-reader-role"), "hub reader role");
+      both(role, (p) => {
+        const doc = JSON.parse(String(p.assumeRolePolicy)) as { Statement: { Condition: Record<string, Record<string, string>> }[] };
+        const eq = doc.Statement[0].Condition.StringEquals;
+        const sub = Object.keys(eq).find((k) => k.endsWith(":sub")) ?? "";
+        delete eq[sub];
+        doc.Statement[0].Condition.StringLike = { [sub]: "system:serviceaccount:observability:thanos-store-*" };
+        p.assumeRolePolicy = JSON.stringify(doc);
+      });
+    });
+    assert.deepEqual(blocking(r), ["hub-reader-trust-exactly-one-subject"]);
+    const messages = mandatory(evaluatePolicies(r)).map((v) => v.message).join("\n");
+    assert.match(messages, /with StringLike: only StringEquals binds exactly one sub/);
+  });
+
+  it("the hub reader's federated credential on stag-01 with a wildcard subject and an extra audience is caught by hub-reader-trust-exactly-one-subject", () => {
+    const r = mutated("stag-01", (rs) => {
+      const fic = find(rs, (x) => x.type === "azure-native:managedidentity:FederatedIdentityCredential" && x.name.endsWith("hub-reader-fic"), "hub reader federated credential");
+      both(fic, (p) => Object.assign(p, { subject: "system:serviceaccount:observability:*", audiences: ["api://AzureADTokenExchange", "api://other"] }));
+    });
+    assert.deepEqual(blocking(r), ["hub-reader-trust-exactly-one-subject"]);
+  });
+
+  it("shared key switched on for stag-01's account (federated: no SAS needed), even under the SAS expiration policy, is caught by azure-shared-key-only-for-sas", () => {
+    const r = mutated("stag-01", (rs) => {
+      both(find(rs, (x) => x.type === "azure-native:storage:StorageAccount", "storage account"), (p) => Object.assign(p, { allowSharedKeyAccess: true, sasPolicy: { sasExpirationPeriod: "61.00:00:00", expirationAction: "Block" } }));
+    });
+    assert.deepEqual(blocking(r), ["azure-shared-key-only-for-sas"]);
+  });
+
   it("npm run plan -- --enforce exits 3 when a spoke's config moves its data out of the hub's zone, and lists it in fleet.md", () => {
     const dir = mkdtempSync(join(tmpdir(), "sovereign-policy-"));
     try {
       for (const f of readdirSync(REPO).filter((x) => /^Pulumi(\..+)?\.yaml$/.test(x))) copyFileSync(join(REPO, f), join(dir, f));
       // dev-01 moves to Ireland under zone eu; the hub stays in zone de and would read it from there.
+      // Its cluster moves with it: the stack's EKS issuer must be one of its own region (contract v2 config check).
       const path = join(dir, "Pulumi.dev-01.yaml");
-      writeFileSync(path, readFileSync(path, "utf8").replace("observability:region: eu-central-1", "observability:region: eu-west-1").replace("observability:sovereigntyZone: de", "observability:sovereigntyZone: eu"));
+      writeFileSync(
+        path,
+        readFileSync(path, "utf8")
+          .replace("observability:region: eu-central-1", "observability:region: eu-west-1")
+          .replace("observability:sovereigntyZone: de", "observability:sovereigntyZone: eu")
+          .replace("oidcIssuerUrl: https://oidc.eks.eu-central-1.amazonaws.com/", "oidcIssuerUrl: https://oidc.eks.eu-west-1.amazonaws.com/"),
+      );
       const out = join(dir, "out");
       const res = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "scripts/plan.ts"), "--project-dir", dir, "--out", out, "--enforce"], { cwd: REPO, encoding: "utf8", timeout: 300_000 });
       assert.equal(res.status, 3, res.stderr);
@@ -167,5 +226,84 @@ describe("policy pack on the example fleet", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/**
+ * The migration to the federated reader, through the real program: spokes whose hub (contract v2)
+ * still reads them with a key (its spokeReaders says key) keep the key beside the federated reader
+ * and export it. The pack blocks nothing then and says, advisory, what finishes the migration; once
+ * the key is no longer handed to the hub, the same resources are blocking.
+ */
+describe("policy pack on spokes migrating to the federated reader", () => {
+  const migrating: Record<string, StackRun> = {};
+  let gcpFederated: StackRun;
+
+  before(async () => {
+    if (bootstrap === undefined) bootstrap = (await planFleet({ stacks: ["ops-01"] })).bootstrap;
+    assert.ok(bootstrap !== undefined, "the hub was bootstrapped");
+    const hub = asReference(bootstrap);
+    const stillKey: Record<string, StackReferenceData> = {
+      [bootstrap.stack]: { ...hub, outputs: { ...hub.outputs, spokeReaders: { "dev-01": "key", "stag-01": "key", "prod-01": "key" } } },
+    };
+    const hubStore = (v: Record<string, unknown>): void => void (v.queryPath = "hub-store");
+    const [dev, stag, prod, gcp] = await Promise.all([
+      runStack({ stack: "dev-01", references: stillKey }),
+      runStack({ stack: "stag-01", references: stillKey }),
+      runStack({ stack: "prod-01", references: stillKey, mutateConfig: hubStore }),
+      runStack({ stack: "prod-01", references: { [bootstrap.stack]: hub }, mutateConfig: hubStore }),
+    ]);
+    for (const r of [dev, stag, prod, gcp]) assert.equal(r.error, undefined, `${r.stack}: ${r.error?.message ?? ""}`);
+    Object.assign(migrating, { "dev-01": dev, "stag-01": stag, "prod-01": prod });
+    gcpFederated = gcp;
+  });
+
+  /** A copy of a migrating run that no longer hands the hub its key (objstoreReadonly dropped from the outputs). */
+  const keyNotHanded = (r: StackRun): StackRun => {
+    const copy = structuredClone(r);
+    delete copy.outputs.objstoreReadonly;
+    copy.secretOutputNames = copy.secretOutputNames.filter((k) => k !== "objstoreReadonly");
+    return copy;
+  };
+
+  it("each migrating spoke holds its key and the federated reader, and exports both", () => {
+    const types = (r: StackRun): Set<string> => new Set(r.resources.map((x) => x.type));
+    assert.ok(types(migrating["dev-01"]).has("aws:iam/accessKey:AccessKey") && types(migrating["dev-01"]).has("aws:iam/openIdConnectProvider:OpenIdConnectProvider"));
+    assert.ok(types(migrating["prod-01"]).has("gcp:serviceaccount/key:Key") && types(migrating["prod-01"]).has("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"));
+    assert.ok(types(migrating["stag-01"]).has("azure-native:managedidentity:FederatedIdentityCredential"));
+    const account = migrating["stag-01"].resources.find((x) => x.type === "azure-native:storage:StorageAccount");
+    assert.equal((reveal(account?.inputs) as { allowSharedKeyAccess?: unknown }).allowSharedKeyAccess, true, "the SAS is still signed");
+    for (const r of Object.values(migrating)) {
+      const out = reveal(r.outputs) as { reader?: { auth?: unknown }; objstoreReadonly?: unknown };
+      assert.equal(out.reader?.auth, "federated", r.stack);
+      assert.equal(typeof out.objstoreReadonly, "string", r.stack);
+    }
+  });
+
+  it("blocks nothing, and names the migration and the runs that finish it (advisory)", () => {
+    for (const r of Object.values(migrating)) {
+      const v = evaluatePolicies(r);
+      assert.deepEqual(mandatory(v), [], r.stack);
+      const advisory = v.filter((x) => x.policy === "hub-reader-key-migration");
+      assert.equal(advisory.length, 1, `${r.stack}: ${JSON.stringify(v)}`);
+      assert.equal(advisory[0].enforcementLevel, "advisory");
+      assert.match(advisory[0].message, new RegExp(`in progress in spoke ${r.stack}: .*'pulumi up -s ops-01' .*then 'pulumi up -s ${r.stack}' retires the key`));
+      for (const x of v) assert.ok(OPTIONAL.has(x.policy) || x.policy === "hub-reader-key-migration", `${r.stack}: unexpected advisory ${x.policy}: ${x.message}`);
+    }
+  });
+
+  it("the same keys, no longer handed to the hub, are blocking: AWS and GCP by hub-reader-no-stored-credential, Azure's shared key by azure-shared-key-only-for-sas", () => {
+    assert.deepEqual(blocking(keyNotHanded(migrating["dev-01"])), ["hub-reader-no-stored-credential"]);
+    assert.deepEqual(blocking(keyNotHanded(migrating["prod-01"])), ["hub-reader-no-stored-credential"]);
+    assert.deepEqual(blocking(keyNotHanded(migrating["stag-01"])), ["azure-shared-key-only-for-sas"]);
+  });
+
+  it("prod-01 read federated (GCP Workload Identity Federation) passes; a provider condition widened with || is caught by hub-reader-trust-exactly-one-subject", () => {
+    assert.deepEqual(blocking(gcpFederated), []);
+    const widened = structuredClone(gcpFederated);
+    const provider = widened.resources.find((x) => x.type === "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider");
+    assert.ok(provider !== undefined, "the pool provider");
+    both(provider, (p) => void (p.attributeCondition = `${String(p.attributeCondition)} || assertion.sub == "system:serviceaccount:observability:grafana"`));
+    assert.deepEqual(blocking(widened), ["hub-reader-trust-exactly-one-subject"]);
   });
 });

@@ -184,6 +184,34 @@ function storeGateway(volumes: unknown[], extra: Record<string, unknown> = {}, s
   ];
 }
 
+/**
+ * The hub's federated reader of a spoke (contract v2): the IAM OIDC provider of the hub's issuer and
+ * the role its store gateway assumes, trusting exactly one subject and the STS audience.
+ */
+const HUB_ISSUER = "oidc.eks.eu-central-1.amazonaws.com/id/A1B2C3D4E5F60718293A4B5C6D7E8F90";
+const HUB_SUBJECT = "system:serviceaccount:observability:thanos-store-t";
+function federatedReader(condition: Record<string, unknown> = { StringEquals: { [`${HUB_ISSUER}:sub`]: HUB_SUBJECT, [`${HUB_ISSUER}:aud`]: "sts.amazonaws.com" } }): RecordedResource[] {
+  const oidc = rec("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "hub-oidc", { url: `https://${HUB_ISSUER}`, clientIdLists: ["sts.amazonaws.com"] }, { provider: awsEu, retain: true });
+  const trust = { Version: "2012-10-17", Statement: [{ Sid: "HubStoreGatewayWebIdentity", Effect: "Allow", Principal: { Federated: `arn:aws:iam::111122223333:oidc-provider/${HUB_ISSUER}` }, Action: "sts:AssumeRoleWithWebIdentity", Condition: condition }] };
+  const role = rec("aws:iam/role:Role", "hub-reader-role", { name: "t-observability-hub-reader", assumeRolePolicy: JSON.stringify(trust) }, { provider: awsEu, deps: [oidc] });
+  return [oidc, role];
+}
+
+/** The hub's key reader of a spoke (hubReader.auth key, or kept during the migration): an IAM user with an access key. */
+function keyReader(): RecordedResource[] {
+  const user = rec("aws:iam/user:User", "hub-reader", { name: "t-observability-hub-reader" }, { provider: awsEu });
+  return [user, rec("aws:iam/accessKey:AccessKey", "hub-reader-key-a", { user: "t-observability-hub-reader", status: "Active" }, { provider: awsEu, deps: [user] })];
+}
+
+/** Stack outputs of a federated spoke (no key), and the secret key output a key reader adds. */
+const FEDERATED_OUTPUTS = {
+  contractVersion: 2,
+  role: "spoke",
+  reader: { auth: "federated", objstore: "type: S3\nconfig:\n  bucket: t-metrics\n  region: eu-central-1\n  aws_sdk_auth: true\n", issuerUrl: `https://${HUB_ISSUER}`, subject: HUB_SUBJECT },
+};
+const KEY_OUTPUT = { objstoreReadonly: secretValue("type: S3\nconfig:\n  bucket: t-metrics\n  region: eu-central-1\n  access_key: AKIAEXAMPLE\n  secret_key: s\n") };
+const SAS_OUTPUT = { objstoreReadonly: secretValue("type: AZURE\nconfig:\n  storage_account: tmetrics\n  container: metrics\n  storage_connection_string: BlobEndpoint=https://tmetrics.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&sig=x\n") };
+
 const SPOKE = { region: "eu-central-1", sovereigntyZone: "de", cloud: "aws", role: "spoke", encryptionMode: "provider" };
 const HUB = { ...SPOKE, role: "hub" };
 const GCP = { ...SPOKE, region: "europe-west3", cloud: "gcp" };
@@ -193,6 +221,8 @@ interface Case {
   compliant: RecordedResource[];
   violating: RecordedResource[];
   config: Record<string, string>;
+  /** The stack's outputs, when the policy reads them (default: none). */
+  outputs?: { compliant?: Record<string, unknown>; violating?: Record<string, unknown> };
 }
 
 const foreignWriteRole = (b: RecordedResource): RecordedResource[] => [
@@ -285,18 +315,41 @@ const CASES: Record<string, Case> = {
   "thanos-dns-endpoints-no-per-endpoint-tls": { compliant: endpointsConfigMap(true), violating: endpointsConfigMap(false), config: SPOKE },
   "networkpolicies-admit-declared-flows": { compliant: hubFlows(true), violating: hubFlows(false), config: { ...SPOKE, role: "hub" } },
   "aws-ip-conditions-not-bypassed-by-vpc-endpoint": { compliant: ipConditions(true), violating: ipConditions(false), config: SPOKE },
+  "hub-reader-no-stored-credential": {
+    compliant: s3({ extra: () => federatedReader() }),
+    violating: s3({ extra: () => [...federatedReader(), ...keyReader()] }),
+    config: { ...SPOKE, hubReaderAuth: "federated", hubStack: "ops-01" },
+    outputs: { compliant: FEDERATED_OUTPUTS, violating: FEDERATED_OUTPUTS },
+  },
+  "hub-reader-key-migration": {
+    compliant: s3({ extra: () => federatedReader() }),
+    violating: s3({ extra: () => [...federatedReader(), ...keyReader()] }),
+    config: { ...SPOKE, hubReaderAuth: "federated", hubStack: "ops-01" },
+    outputs: { compliant: FEDERATED_OUTPUTS, violating: { ...FEDERATED_OUTPUTS, ...KEY_OUTPUT } },
+  },
+  "hub-reader-trust-exactly-one-subject": {
+    compliant: federatedReader(),
+    violating: federatedReader({ StringLike: { [`${HUB_ISSUER}:sub`]: "system:serviceaccount:observability:*" }, StringEquals: { [`${HUB_ISSUER}:aud`]: "sts.amazonaws.com" } }),
+    config: SPOKE,
+  },
+  "azure-shared-key-only-for-sas": {
+    compliant: azure({ account: { allowSharedKeyAccess: true, sasPolicy: { sasExpirationPeriod: "61.00:00:00", expirationAction: "Block" } } }),
+    violating: azure({ account: { allowSharedKeyAccess: true, sasPolicy: { sasExpirationPeriod: "61.00:00:00", expirationAction: "Block" } } }),
+    config: { ...AZ, hubReaderAuth: "federated" },
+    outputs: { compliant: { ...FEDERATED_OUTPUTS, ...SAS_OUTPUT }, violating: FEDERATED_OUTPUTS },
+  },
 };
 
-/** A stack run holding exactly these resources. */
-function runOf(resources: RecordedResource[], role: string): StackRun {
+/** A stack run holding exactly these resources (and these stack outputs). */
+function runOf(resources: RecordedResource[], role: string, outputs: Record<string, unknown> = {}): StackRun {
   const unique = [...new Map(resources.map((r) => [r.urn, r])).values()];
-  return { stack: "t", resources: unique, outputs: {}, role, config: {}, secretKeys: [], secretOutputNames: [] };
+  return { stack: "t", resources: unique, outputs, role, config: {}, secretKeys: [], secretOutputNames: Object.keys(outputs).filter((k) => k === "objstoreReadonly") };
 }
 
-function only(policy: string, resources: RecordedResource[], config: Record<string, string>): Violation[] {
+function only(policy: string, resources: RecordedResource[], config: Record<string, string>, outputs: Record<string, unknown> = {}): Violation[] {
   const p = allPolicies.find((x) => x.name === policy);
   assert.ok(p, `no policy ${policy}`);
-  return evaluatePolicies(runOf(resources, config.role), { policies: [p], config });
+  return evaluatePolicies(runOf(resources, config.role, outputs), { policies: [p], config });
 }
 
 describe("policy pack on minimal resources", () => {
@@ -312,8 +365,8 @@ describe("policy pack on minimal resources", () => {
 
   for (const [name, c] of Object.entries(CASES)) {
     it(`${name}: silent on the compliant set, fires on the violating one`, () => {
-      assert.deepEqual(only(name, c.compliant, c.config), []);
-      const v = only(name, c.violating, c.config);
+      assert.deepEqual(only(name, c.compliant, c.config, c.outputs?.compliant), []);
+      const v = only(name, c.violating, c.config, c.outputs?.violating);
       assert.ok(v.length > 0, `${name} did not fire`);
       for (const x of v) assert.equal(x.policy, name);
     });
@@ -346,7 +399,7 @@ describe("policy pack on minimal resources", () => {
   it("the compliant sets pass the whole pack's mandatory policies", () => {
     for (const [name, c] of Object.entries(CASES)) {
       if (name.startsWith("customer-managed-keys") || name === "s3-object-lock" || name === "s3-access-logging") continue;
-      const v = evaluatePolicies(runOf(c.compliant, c.config.role), { config: c.config }).filter((x) => x.enforcementLevel === "mandatory");
+      const v = evaluatePolicies(runOf(c.compliant, c.config.role, c.outputs?.compliant), { config: c.config }).filter((x) => x.enforcementLevel === "mandatory");
       assert.deepEqual(v, [], name);
     }
   });
@@ -403,7 +456,10 @@ describe("policy pack on minimal resources", () => {
 
   it("policy/stack-config.ts writes the declaration of every example stack for each configurable policy", () => {
     const c = packConfigFor(REPO, "stag-01");
-    assert.deepEqual(c["sovereign-data-residency"], { region: "germanywestcentral", sovereigntyZone: "de", cloud: "azure", role: "spoke", encryptionMode: "provider" });
+    // Contract v2: the stack's hubReader.auth (the schema's default, federated, when the file omits it) and its hub.
+    assert.deepEqual(c["sovereign-data-residency"], { region: "germanywestcentral", sovereigntyZone: "de", cloud: "azure", role: "spoke", encryptionMode: "provider", hubReaderAuth: "federated", hubStack: "ops-01" });
+    assert.deepEqual(c["hub-reader-no-stored-credential"], c["sovereign-data-residency"]);
+    assert.deepEqual(c["azure-shared-key-only-for-sas"], c["sovereign-data-residency"]);
     assert.equal(packConfigFor(REPO, "ops-01")["customer-managed-keys-when-configured"]?.encryptionMode, "customer");
   });
 

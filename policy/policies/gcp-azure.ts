@@ -2,7 +2,7 @@
  * The GCS and Azure Storage items of the hardening checklist.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { arr, at, decoded, dependenciesOf, label, onceReporter, sideResources, str, T, UNKNOWN } from "../lib";
+import { arr, at, declaredReaderAuth, declaredStack, decoded, dependenciesOf, label, onceReporter, readerKeyExport, sideResources, STACK_CONFIG_SCHEMA, stackOfUrn, str, T, UNKNOWN } from "../lib";
 
 // ---- GCS --------------------------------------------------------------------------------
 
@@ -177,23 +177,74 @@ export const azureStorageNetworkDeny: ResourceValidationPolicy = {
 };
 
 /**
- * CKV2_AZURE_40 with its documented exception: shared keys stay enabled only on an account
- * that carries a blocking SAS expiration policy, which the Azure module sets exactly when the
- * hub's read-only SAS exists (components/clouds/azure/storage.ts).
+ * Whether a storage account authorizes shared keys: Azure's default (true) when the property is
+ * absent; UNKNOWN while the value is unknown at preview.
+ */
+export function sharedKeyOn(props: unknown): boolean | typeof UNKNOWN {
+  const shared = at(props, "allowSharedKeyAccess");
+  if (shared === UNKNOWN) return UNKNOWN;
+  return shared !== false;
+}
+
+/** A sasPolicy that blocks every SAS outliving its expiration period (the exception's expiry cap). */
+export function blockingSasPolicy(props: unknown): boolean {
+  const sas = at(props, "sasPolicy");
+  return at(sas, "expirationAction") === "Block" && str(at(sas, "sasExpirationPeriod")) !== undefined;
+}
+
+/**
+ * CKV2_AZURE_40 with its documented exception, in two halves: shared keys stay enabled only on
+ * an account whose hub reader needs a service SAS (azure-shared-key-only-for-sas: hubReader.auth
+ * key, or a migration that keeps the SAS) and only under a blocking SAS expiration policy (this
+ * policy), which the Azure module sets exactly when the hub's read-only SAS exists
+ * (components/clouds/azure/storage.ts).
  */
 export const azureStorageSharedKey: ResourceValidationPolicy = {
   name: "azure-storage-shared-key",
   description:
     "Storage accounts disable shared key access (CKV2_AZURE_40), with one encoded exception: an Azure spoke whose hub reader uses a service SAS keeps shared keys enabled " +
-    "only together with a sasPolicy whose expirationAction is Block (no SAS outlives two rotation windows). Mandatory; the exception is not a relaxation to advisory.",
+    "only together with a sasPolicy whose expirationAction is Block (no SAS outlives two rotation windows); whether a SAS is needed at all is azure-shared-key-only-for-sas. " +
+    "Mandatory; the exception is not a relaxation to advisory.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== T.azAccount) return;
-    const shared = at(args.props, "allowSharedKeyAccess");
-    if (shared === false || shared === UNKNOWN) return;
-    const sas = at(args.props, "sasPolicy");
-    if (at(sas, "expirationAction") === "Block" && str(at(sas, "sasExpirationPeriod")) !== undefined) return;
+    if (sharedKeyOn(args.props) !== true || blockingSasPolicy(args.props)) return;
     report(`${label(args)} allows shared key access without the hub-reader SAS expiration policy (sasPolicy with expirationAction Block) (CKV2_AZURE_40)`);
+  },
+};
+
+/**
+ * The other half of CKV2_AZURE_40's exception: shared keys only where a SAS is needed. The only
+ * SAS the program signs is the hub reader's (the invoke listStorageAccountServiceSAS, which leaves
+ * no resource), exported as the secret `objstoreReadonly`; so a SAS is needed exactly when the
+ * stack exports it: `hubReader.auth: key`, or a federated spoke whose hub still reads with the
+ * key (the migration to contract v2, components/contracts planSpokeReader). A hub never needs one.
+ * Where the stack's outputs are not visible, a key-mode spoke is taken at its declaration and a
+ * federated spoke is left to the advisory hub-reader-key-migration, which names the migration.
+ */
+export const azureSharedKeyOnlyForSas: StackValidationPolicy = {
+  name: "azure-shared-key-only-for-sas",
+  description:
+    "A storage account keeps shared key access enabled only where the hub reader's service SAS needs it (CKV2_AZURE_40 exception): the stack exports the SAS (objstoreReadonly: hubReader.auth key, " +
+    "or a federated spoke whose hub still reads with it during the migration to contract v2); never in a hub, never in a federated spoke that exports no SAS. " +
+    "The blocking SAS expiration policy the exception also requires is azure-storage-shared-key.",
+  enforcementLevel: "mandatory",
+  configSchema: STACK_CONFIG_SCHEMA,
+  validateStack: (args, reportViolation) => {
+    const report = onceReporter(reportViolation);
+    const d = declaredStack(args);
+    const exported = readerKeyExport(args.resources);
+    for (const a of args.resources.filter((r) => r.type === T.azAccount && sharedKeyOn(r.props) === true)) {
+      // A spoke exporting the SAS needs it. Outputs not visible: a key-mode spoke is read with a SAS by
+      // declaration, a federated one may be migrating (the advisory hub-reader-key-migration says so).
+      if (d.role !== "hub" && exported !== "not-exported") continue;
+      const stack = stackOfUrn(a.urn) ?? "this stack";
+      const why =
+        d.role === "hub"
+          ? "a hub signs no SAS"
+          : `stack ${stack} exports no SAS (no objstoreReadonly${declaredReaderAuth(d) === "federated" ? "; hubReader.auth federated: the hub reads through the federated identity" : ""})`;
+      report(`${label(a)} allows shared key access, but no SAS needs it: ${why}; set allowSharedKeyAccess false (CKV2_AZURE_40)`, a.urn);
+    }
   },
 };
 
@@ -230,5 +281,6 @@ export const gcpAzurePolicies: (ResourceValidationPolicy | StackValidationPolicy
   azureStorageSecureTransport,
   azureStorageNetworkDeny,
   azureStorageSharedKey,
+  azureSharedKeyOnlyForSas,
   azureStorageDataProtection,
 ];

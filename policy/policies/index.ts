@@ -5,13 +5,15 @@
 import type { Policies } from "@pulumi/policy";
 import { awsPolicies } from "./aws";
 import { gcpAzurePolicies } from "./gcp-azure";
+import { hubReaderPolicies } from "./hub-reader";
 import { platformPolicies } from "./platform";
 import { sovereigntyPolicies } from "./sovereignty";
 
 export * from "./aws";
 export * from "./gcp-azure";
+export * from "./hub-reader";
 export * from "./platform";
 export * from "./sovereignty";
 
-/** The pack's policies: sovereignty first, then hardening per cloud, then the platform. */
-export const allPolicies: Policies = [...sovereigntyPolicies, ...awsPolicies, ...gcpAzurePolicies, ...platformPolicies];
+/** The pack's policies: sovereignty first, then hardening per cloud, the hub's read access, then the platform. */
+export const allPolicies: Policies = [...sovereigntyPolicies, ...awsPolicies, ...gcpAzurePolicies, ...hubReaderPolicies, ...platformPolicies];

@@ -107,16 +107,34 @@ export function objstoreConfigs(r: PolicyResource): { file: string; type: string
     }
   }
   for (const [file, text] of files) {
-    let doc: unknown;
-    try {
-      doc = parse(text);
-    } catch {
-      continue;
-    }
-    const type = str(at(doc, "type"));
-    const config = at(doc, "config");
-    if (type !== undefined && isObj(config) && ["S3", "GCS", "AZURE", "FILESYSTEM"].includes(type.toUpperCase())) out.push({ file, type: type.toUpperCase(), config });
+    const o = parseObjstore(text);
+    if (o !== undefined) out.push({ file, ...o });
   }
+  return out;
+}
+
+/** A Thanos objstore config (YAML text), or undefined when the text is none. */
+export function parseObjstore(text: string): { type: string; config: Record<string, unknown> } | undefined {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    return undefined;
+  }
+  const type = str(at(doc, "type"));
+  const config = at(doc, "config");
+  return type !== undefined && isObj(config) && ["S3", "GCS", "AZURE", "FILESYSTEM"].includes(type.toUpperCase()) ? { type: type.toUpperCase(), config } : undefined;
+}
+
+/**
+ * The static credentials an objstore config carries: S3 access/secret keys, a GCS service account
+ * key, an Azure account key or a connection string with a SAS or an account key. A config read
+ * through workload identity (or federation) carries none.
+ */
+export function objstoreCredentials(config: Record<string, unknown>): string[] {
+  const out = ["access_key", "secret_key", "session_token", "service_account", "storage_account_key"].filter((k) => config[k] !== undefined);
+  const cs = config.storage_connection_string;
+  if (typeof cs === "string" && /(SharedAccessSignature|AccountKey)=/.test(cs)) out.push("storage_connection_string");
   return out;
 }
 
@@ -379,10 +397,8 @@ function foreignObjstoreSecrets(resources: readonly PolicyResource[]): Set<strin
   const names = new Set<string>();
   for (const r of resources) {
     for (const o of objstoreConfigs(r)) {
-      const c = o.config;
-      const staticCreds = c.access_key !== undefined || c.service_account !== undefined || (typeof c.storage_connection_string === "string" && c.storage_connection_string.includes("SharedAccessSignature")) || c.storage_account_key !== undefined;
       const name = str(at(r.props, "metadata", "name"));
-      if (staticCreds && name !== undefined) names.add(name);
+      if (objstoreCredentials(o.config).length > 0 && name !== undefined) names.add(name);
     }
   }
   return names;
