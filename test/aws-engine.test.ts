@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
+import { webIdentityDecision } from "./support/web-identity";
 import { parse } from "yaml";
 import { asCidrs, clusterArn, issuerHostPath, oidcProviderArn, readerRoleName, readerUserName, workloadRoleName, type PolicyDocument } from "../components/clouds/aws";
 import type { BucketUser } from "../components/clouds/types";
@@ -307,21 +308,8 @@ describe("dev-01 (spoke, Pod Identity, provider-managed keys)", () => {
     const host = issuerHostPath(hubIssuer);
     const provider = oidcProviderArn("eu-central-1", "111122223333", hubIssuer);
     const trust = policyOf(readerRole(), "assumeRolePolicy");
-    // The evaluator knows the `:sub`/`:aud` keys of a fixed list of providers only (see test/aws-storage.test.ts, IRSA): rename consistently.
-    const alias = "accounts.google.com";
-    const renamed = JSON.parse(JSON.stringify(trust).split(`${host}:`).join(`${alias}:`)) as PolicyDocument;
-    const decide = async (sub: string, aud: string, principal = provider): Promise<Decision> => {
-      const r = await runSimulation({
-        request: { principal, action: "sts:AssumeRoleWithWebIdentity", resource: { resource: String(output(readerRole(), "arn")), accountId: "111122223333" }, contextVariables: { [`${alias}:sub`]: sub, [`${alias}:aud`]: aud } },
-        identityPolicies: [],
-        serviceControlPolicies: [],
-        resourceControlPolicies: [],
-        resourcePolicy: renamed,
-      }, {});
-      if (r.resultType === "error") throw new Error(JSON.stringify(r.errors));
-      assert.deepEqual(r.resultType === "single" ? r.result.ignoredContextKeys : [], [], "no condition key may be dropped");
-      return r.overallResult as Decision;
-    };
+    const decide = (sub: string, aud: string, principal = provider): Promise<Decision> =>
+      webIdentityDecision({ trust, issuerHostPath: host, roleArn: String(output(readerRole(), "arn")), accountId: "111122223333", provider: principal, claims: { sub, aud } });
     const subject = "system:serviceaccount:observability:thanos-store-dev-01";
     assert.equal(await decide(subject, "sts.amazonaws.com"), "Allowed");
     assert.notEqual(await decide("system:serviceaccount:observability:thanos-store-prod-01", "sts.amazonaws.com"), "Allowed", "another spoke's store gateway");

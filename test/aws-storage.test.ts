@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { anonymousPrincipal, runSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
+import { webIdentityDecision } from "./support/web-identity";
 import { parse } from "yaml";
 import {
   asCidrs,
@@ -350,25 +351,8 @@ describe("trust policies", () => {
     const provider = oidcProviderArn(REGION, ACCOUNT, issuer);
     assert.equal(provider, `arn:aws:iam::${ACCOUNT}:oidc-provider/${host}`);
     const policy = trustPolicy({ kind: "irsa", oidcProviderArn: provider, issuerHostPath: host, namespace: ns, serviceAccount: sa });
-    // The evaluator knows the `:sub`/`:aud` keys of a fixed list of identity providers only and
-    // drops EKS's `<host>/id/<id>:sub`; the issuer prefix is renamed to one it knows, consistently
-    // in the rendered policy and in the requests (a pure renaming: the statement is as rendered).
-    const alias = "accounts.google.com";
-    const renamed = JSON.parse(JSON.stringify(policy).split(`${host}:`).join(`${alias}:`)) as PolicyDocument;
-    assert.notDeepEqual(renamed, policy, "the rendered policy conditions on the issuer's keys");
-    const decide = async (ctx: Record<string, string>, principal = provider): Promise<Decision> => {
-      const vars = Object.fromEntries(Object.entries(ctx).map(([k, v]) => [k.split(`${host}:`).join(`${alias}:`), v]));
-      const r = await runSimulation({
-        request: { principal, action: "sts:AssumeRoleWithWebIdentity", resource: { resource: role, accountId: ACCOUNT }, contextVariables: vars },
-        identityPolicies: [],
-        serviceControlPolicies: [],
-        resourceControlPolicies: [],
-        resourcePolicy: renamed,
-      }, {});
-      if (r.resultType === "error") throw new Error(JSON.stringify(r.errors));
-      assert.deepEqual(r.resultType === "single" ? r.result.ignoredContextKeys : [], [], "no condition key may be dropped");
-      return r.overallResult as Decision;
-    };
+    const decide = (ctx: Record<string, string>, principal = provider): Promise<Decision> =>
+      webIdentityDecision({ trust: policy, issuerHostPath: host, roleArn: role, accountId: ACCOUNT, provider: principal, claims: { sub: ctx[`${host}:sub`], aud: ctx[`${host}:aud`] } });
     const sub = `${host}:sub`;
     const aud = `${host}:aud`;
     assert.equal(await decide({ [sub]: `system:serviceaccount:${ns}:${sa}`, [aud]: "sts.amazonaws.com" }), "Allowed");

@@ -5,13 +5,13 @@
  * for the stack's own accounts on one of its buckets. Each rule's upstream source is cited in the
  * policy (policy/policies/gcp-azure.ts, policy/policies/sovereignty.ts).
  */
+import { recordedResource } from "./fixtures/recorded";
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import type { RecordedResource, StackRun } from "../offline";
 import { evaluatePolicies } from "../policy/offline";
 import { allPolicies } from "../policy/policies";
 
-const URN = (type: string, name: string): string => `urn:pulumi:t::sovereign-observability::${type}::${name}`;
 
 interface Opts {
   provider?: RecordedResource;
@@ -21,18 +21,9 @@ interface Opts {
   id?: string;
 }
 
+/** Recorded with its inputs as outputs unless given; `kept`: protected and retained. */
 function rec(type: string, name: string, inputs: Record<string, unknown>, o: Opts = {}): RecordedResource {
-  return {
-    urn: URN(type, name),
-    type,
-    name,
-    id: o.id ?? `${name}-id`,
-    custom: true,
-    ...(o.provider !== undefined ? { provider: `${o.provider.urn}::${o.provider.id}` } : {}),
-    options: { protect: o.kept ?? false, retainOnDelete: o.kept ?? false, dependsOn: (o.deps ?? []).map((d) => d.urn).sort() },
-    inputs,
-    outputs: o.outputs ?? inputs,
-  };
+  return recordedResource(type, name, inputs, { provider: o.provider, deps: o.deps, protect: o.kept, retain: o.kept, outputs: o.outputs ?? inputs, id: o.id });
 }
 
 const gcpP = rec("pulumi:providers:gcp", "gcp", { project: "p", region: "europe-west3" });

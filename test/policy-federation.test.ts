@@ -5,6 +5,7 @@
  * it, and trust of the hub's issuer bound to exactly one subject and audience. The trust documents
  * the program itself renders (components/clouds/<cloud>/render.ts) are the compliant cases.
  */
+import { recordedResource } from "./fixtures/recorded";
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -18,7 +19,6 @@ import { hubProviderAttributes } from "../components/clouds/gcp/render";
 import { renderFederatedCredential, renderSasPolicy } from "../components/clouds/azure/render";
 
 const REPO = join(__dirname, "..");
-const URN = (type: string, name: string): string => `urn:pulumi:t-01::sovereign-observability::${type}::${name}`;
 
 interface Opts {
   provider?: RecordedResource;
@@ -26,18 +26,9 @@ interface Opts {
   kept?: boolean;
 }
 
+/** Recorded with its inputs as outputs; `kept`: protected and retained. */
 function rec(type: string, name: string, inputs: Record<string, unknown>, o: Opts = {}): RecordedResource {
-  return {
-    urn: URN(type, name),
-    type,
-    name,
-    id: `${name}-id`,
-    custom: true,
-    ...(o.provider !== undefined ? { provider: `${o.provider.urn}::${o.provider.id}` } : {}),
-    options: { protect: o.kept ?? false, retainOnDelete: o.kept ?? false, dependsOn: (o.deps ?? []).map((d) => d.urn).sort() },
-    inputs,
-    outputs: inputs,
-  };
+  return recordedResource(type, name, inputs, { stack: "t-01", provider: o.provider, deps: o.deps, protect: o.kept, retain: o.kept, outputs: inputs });
 }
 
 const awsP = rec("pulumi:providers:aws", "aws", { region: "eu-central-1" });

@@ -3,6 +3,7 @@
  * stays silent on a compliant one. Resources are recorded the way the offline engine records
  * them, so the adapter (policy/offline.ts) is exercised on every case too.
  */
+import { recordedResource } from "./fixtures/recorded";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -17,7 +18,6 @@ import { parse, stringify } from "yaml";
 import { hubFlowTable, renderFlowPolicies } from "../components/exposure/flows";
 
 const REPO = join(__dirname, "..");
-const URN = (type: string, name: string): string => `urn:pulumi:t::sovereign-observability::${type}::${name}`;
 
 interface Opts {
   provider?: RecordedResource | null;
@@ -27,20 +27,9 @@ interface Opts {
   outputs?: Record<string, unknown>;
 }
 
-/** A resource as the engine records it. */
+/** A resource as the engine records it (`provider: null`: none). */
 function rec(type: string, name: string, inputs: Record<string, unknown>, o: Opts = {}): RecordedResource {
-  const provider = o.provider === null ? undefined : o.provider;
-  return {
-    urn: URN(type, name),
-    type,
-    name,
-    id: `${name}-id`,
-    custom: true,
-    ...(provider !== undefined ? { provider: `${provider.urn}::${provider.id}` } : {}),
-    options: { protect: o.protect ?? false, retainOnDelete: o.retain ?? false, dependsOn: (o.deps ?? []).map((d) => d.urn).sort() },
-    inputs,
-    outputs: o.outputs ?? {},
-  };
+  return recordedResource(type, name, inputs, { ...o, provider: o.provider ?? undefined });
 }
 
 const awsEu = rec("pulumi:providers:aws", "aws-eu", { region: "eu-central-1" });
