@@ -13,6 +13,7 @@
  */
 import { readStackFile, listStacks } from "../components/config/stackfile";
 import { CONTRACT_VERSION } from "../components/contracts";
+import { isSecretValue } from "../offline/values";
 import { EXIT, type ExitCode, FleetError } from "./exit-codes";
 import { type DriftResult, type RunResult, type RunnerProgress, type StackOperation, type StackRunner, StepError, changedCount } from "./runner";
 
@@ -262,9 +263,6 @@ export interface RunHooks {
 
 // ---- reading stack outputs --------------------------------------------------------------------
 
-/** Pulumi's wire form of a secret, `{ [SECRET_SIG_KEY]: SECRET_SIG, value }` (or `plaintext`: its JSON). */
-const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -285,7 +283,8 @@ function parsedJson(text: string): unknown {
  */
 export function plainOutput(v: unknown): unknown {
   let u = v;
-  if (isRecord(v) && v[SECRET_SIG_KEY] === SECRET_SIG) u = typeof v.plaintext === "string" && !("value" in v) ? parsedJson(v.plaintext) : v.value;
+  // Pulumi's wire form of a secret carries `value`, or `plaintext` (its JSON) as the engine's RPC does.
+  if (isSecretValue(v)) u = typeof (v as { plaintext?: unknown }).plaintext === "string" && !("value" in v) ? parsedJson(String((v as { plaintext?: unknown }).plaintext)) : v.value;
   return typeof u === "string" ? parsedJson(u) : u;
 }
 

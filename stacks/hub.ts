@@ -4,7 +4,7 @@
  */
 import type { HubConfig } from "../components/config";
 import { cloudModule } from "../components/clouds";
-import { chooseHubRead, CONTRACT_VERSION, readSpoke, selectSpokes, SPOKES_ENV, type HubFederation, type HubRead, type SpokeView } from "../components/contracts";
+import { chooseHubReads, CONTRACT_VERSION, hubFederation, readSpoke, selectSpokes, SPOKES_ENV, type SpokeView } from "../components/contracts";
 import { HUB_ALERTMANAGER, SERVICE_ACCOUNTS } from "../components/endpoints";
 import { ExposedEndpoint } from "../components/exposure";
 import { FLOW_PORTS, FlowPolicies, POD_SELECTORS } from "../components/exposure/flows";
@@ -22,34 +22,10 @@ async function readSpokes(config: HubConfig): Promise<SpokeView[]> {
   return results.flatMap((r) => (r.ok ? [r.value] : []));
 }
 
-/** The hub's federation as it publishes it, or undefined with `hubReader.auth: key`. */
-function hubFederation(config: HubConfig): HubFederation | undefined {
-  if (config.hubReader.auth !== "federated") return undefined;
-  const issuerUrl = cloudModule(config.cloud).serviceAccountIssuer(config);
-  // The schema already refuses this; kept so that a cloud module without an issuer fails loudly.
-  if (issuerUrl === undefined) throw new Error(`hub ${config.stack}: hubReader.auth is federated but the cluster's ServiceAccount issuer is unknown: set observability:cluster.oidcIssuerUrl in Pulumi.${config.stack}.yaml`);
-  return { issuerUrl, namespace: config.namespace, serviceAccountPrefix: HUB_STORE_SA_PREFIX };
-}
-
-/** How every `hub-store` spoke is read; all unreadable spokes are reported together, before any resource. */
-function chooseReads(config: HubConfig, spokes: readonly SpokeView[], federation: HubFederation | undefined): Record<string, HubRead> {
-  const reads: Record<string, HubRead> = {};
-  const errors: string[] = [];
-  for (const s of spokes.filter((x) => x.queryPath === "hub-store")) {
-    try {
-      reads[s.name] = chooseHubRead(config.stack, s, federation);
-    } catch (e) {
-      errors.push((e as Error).message);
-    }
-  }
-  if (errors.length > 0) throw new Error(`hub ${config.stack} cannot read ${errors.length} spoke(s):\n${errors.join("\n")}`);
-  return reads;
-}
-
 export async function hubProgram(config: HubConfig): Promise<Record<string, unknown>> {
   const spokes = await readSpokes(config);
-  const federation = hubFederation(config);
-  const reads = chooseReads(config, spokes, federation);
+  const federation = hubFederation({ hub: config.stack, auth: config.hubReader.auth, issuerUrl: cloudModule(config.cloud).serviceAccountIssuer(config), namespace: config.namespace, serviceAccountPrefix: HUB_STORE_SA_PREFIX });
+  const reads = chooseHubReads(config.stack, spokes, federation);
 
   const ns = config.namespace;
 

@@ -5,8 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { SpokeConfig } from "../components/config";
-import type { FederatedReader } from "../components/clouds";
-import { CONTRACT_VERSION, planSpokeReader, readHub, type SpokeReader, type SpokeReaderPlan } from "../components/contracts";
+import { CONTRACT_VERSION, planSpokeReader, readHub, spokeReaderOutput } from "../components/contracts";
 import { LOKI_GATEWAY, SERVICE_ACCOUNTS, THANOS_QUERY } from "../components/endpoints";
 import { ExposedEndpoint } from "../components/exposure";
 import { FlowPolicies } from "../components/exposure/flows";
@@ -102,6 +101,7 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
     params: { namespace: ns, lokiMode: config.loki.mode, spokeQuery: config.queryPath === "spoke-query", hubEgressIps: hub?.egressIps, clusterCidrs: config.network.cidrs },
   }, { providers: [cluster.provider], dependsOn: [cluster] });
 
+  const reader = spokeReaderOutput(readerPlan, storage.federatedReader);
   return {
     contractVersion: CONTRACT_VERSION,
     role: "spoke",
@@ -119,23 +119,9 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
     buckets: { metrics: storage.metricsBucket, logs: storage.logsBucket },
     lokiPassword: lokiPassword.result,
     ...(storage.readonlyObjstore !== undefined ? { objstoreReadonly: storage.readonlyObjstore } : {}),
-    ...spokeReaderExport(readerPlan, storage.federatedReader),
+    ...(reader !== undefined ? { reader } : {}),
     footprint: workloads.footprint,
   };
-}
-
-/**
- * The contract's `reader`: federated when the spoke trusts the hub (the objstore file and the
- * identity, none of it secret), `key` when only the static credential exists, nothing when the hub
- * does not read the bucket.
- */
-function spokeReaderExport(plan: SpokeReaderPlan | undefined, federated: pulumi.Output<FederatedReader> | undefined): { reader?: pulumi.Output<SpokeReader> } {
-  if (plan === undefined) return {};
-  const fed = plan.federated;
-  if (fed !== undefined && federated !== undefined) {
-    return { reader: federated.apply((r): SpokeReader => ({ auth: "federated", objstore: r.objstore, identity: r.identity, issuerUrl: fed.issuerUrl, subject: fed.subject })) };
-  }
-  return plan.key ? { reader: pulumi.output<SpokeReader>({ auth: "key" }) } : {};
 }
 
 function requireOutput<T>(v: pulumi.Output<T> | undefined, stack: string, what: string): pulumi.Output<T> {

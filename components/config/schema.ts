@@ -270,9 +270,9 @@ const azureCluster = z.strictObject({
   resourceGroup: azureName,
   /**
    * The AKS OIDC issuer (`az aks show --query oidcIssuerProfile.issuerUrl`), exactly as AKS
-   * publishes it, trailing slash included: Entra ID compares a federated credential's issuer with
-   * the token's `iss` claim as strings ("Workload identity federation: important considerations",
-   * https://learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations).
+   * publishes it, trailing slash included: a federated credential's issuer "must match the issuer
+   * claim of the external token being exchanged" (Microsoft Graph, federatedIdentityCredential
+   * resource type, https://learn.microsoft.com/graph/api/resources/federatedidentitycredential).
    */
   oidcIssuerUrl: httpsUrl.refine((v) => v.endsWith("/"), { error: "expected the AKS issuer exactly as az aks show prints it, ending in '/' (the token's iss claim does)" }),
 });

@@ -442,3 +442,45 @@ export function chooseHubRead(hub: string, spoke: SpokeView, federation: HubFede
   }
   return { mode: "key", objstore: key };
 }
+
+/**
+ * The hub's `federation` output: its cluster's issuer and where its store gateways' ServiceAccounts
+ * are, or undefined with `hubReader.auth: key`. A federating hub without an issuer is refused (the
+ * configuration schema already refuses it; this keeps a cloud module without one from passing quietly).
+ */
+export function hubFederation(args: { hub: string; auth: "federated" | "key"; issuerUrl: string | undefined; namespace: string; serviceAccountPrefix: string }): HubFederation | undefined {
+  if (args.auth !== "federated") return undefined;
+  if (args.issuerUrl === undefined) {
+    throw new Error(`hub ${args.hub}: hubReader.auth is federated but the cluster's ServiceAccount issuer is unknown: set observability:cluster.oidcIssuerUrl in Pulumi.${args.hub}.yaml, or hubReader.auth: key`);
+  }
+  return { issuerUrl: args.issuerUrl, namespace: args.namespace, serviceAccountPrefix: args.serviceAccountPrefix };
+}
+
+/** How the hub reads every `hub-store` spoke ({@link chooseHubRead}); every unreadable spoke is reported at once. */
+export function chooseHubReads(hub: string, spokes: readonly SpokeView[], federation: HubFederation | undefined): Record<string, HubRead> {
+  const reads: Record<string, HubRead> = {};
+  const errors: string[] = [];
+  for (const s of spokes.filter((x) => x.queryPath === "hub-store")) {
+    try {
+      reads[s.name] = chooseHubRead(hub, s, federation);
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  if (errors.length > 0) throw new Error(`hub ${hub} cannot read ${errors.length} spoke(s):\n${errors.join("\n")}`);
+  return reads;
+}
+
+/**
+ * The spoke's `reader` output: federated when the spoke trusts the hub (the objstore file and the
+ * identity, none of it secret), `key` when only the static credential exists, nothing when the hub
+ * does not read the bucket.
+ */
+export function spokeReaderOutput(plan: SpokeReaderPlan | undefined, federated: pulumi.Output<{ objstore: string; identity: FederatedIdentity }> | undefined): pulumi.Output<SpokeReader> | undefined {
+  if (plan === undefined) return undefined;
+  const fed = plan.federated;
+  if (fed !== undefined && federated !== undefined) {
+    return federated.apply((r): SpokeReader => ({ auth: "federated", objstore: r.objstore, identity: r.identity, issuerUrl: fed.issuerUrl, subject: fed.subject }));
+  }
+  return plan.key ? pulumi.output<SpokeReader>({ auth: "key" }) : undefined;
+}

@@ -19,7 +19,8 @@ import { AWS_STS_AUDIENCE } from "./render";
  */
 export const awsReaderPod: ReaderPodRenderer<"aws"> = (identity, paths, session) => ({
   audience: AWS_STS_AUDIENCE,
-  // One hour, as the EKS Pod Identity Webhook projects it (its default token expiration).
+  // One hour; kubelet rotates a projected token once it is older than 80 % of its lifetime
+  // (Kubernetes "Projected Volumes", serviceAccountToken), so the file is always valid when read.
   expirationSeconds: 3600,
   env: [
     { name: "AWS_ROLE_ARN", value: identity.roleArn },
