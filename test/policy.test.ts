@@ -433,6 +433,20 @@ describe("policy pack on minimal resources", () => {
     assert.deepEqual(only("hub-read-path-ephemeral", storeGateway([{ name: "data", persistentVolumeClaim: { claimName: "x" } }]), SPOKE), []);
   });
 
+  it("hub read path: a federated spoke objstore (no key at all) on a ruler is a violation; the hub's own bucket on its ruler is not", () => {
+    const ruler = (secretName: string): RecordedResource =>
+      rec("kubernetes:apps/v1:StatefulSet", `rule-${secretName}`, {
+        metadata: { name: `thanos-rule-${secretName}` },
+        spec: { template: { spec: { containers: [{ name: "thanos", image: STORE_IMAGE, args: ["rule", "--objstore.config-file=/etc/thanos/objstore.yml"] }], volumes: [{ name: "objstore", secret: { secretName } }] } } },
+      });
+    const objstore = (name: string, bucket: string): RecordedResource =>
+      rec("kubernetes:core/v1:Secret", name, { metadata: { name }, stringData: { "objstore.yaml": `type: S3\nconfig:\n  bucket: ${bucket}\n  region: eu-central-1\n  aws_sdk_auth: true\n` } });
+    const own = rec("aws:s3/bucket:Bucket", "hub-metrics", { bucket: "ops-01-metrics" }, { provider: awsEu });
+    const federated = [own, objstore("thanos-objstore-dev-01", "dev-01-metrics"), ruler("thanos-objstore-dev-01")];
+    assert.match(only("hub-read-path-ephemeral", federated, HUB)[0]?.message ?? "", /runs thanos rule over a spoke's objstore config/);
+    assert.deepEqual(only("hub-read-path-ephemeral", [own, objstore("thanos-objstore-hub", "ops-01-metrics"), ruler("thanos-objstore-hub")], HUB), []);
+  });
+
   it("S3 objstore outside the zone and geo-redundant Azure SKUs are replication violations", () => {
     const sec = rec("kubernetes:core/v1:Secret", "obj", { metadata: { name: "o" }, stringData: { "objstore.yml": "type: S3\nconfig:\n  bucket: b\n  region: us-east-1\n" } });
     assert.match(only("no-replication-outside-zone", [sec], SPOKE)[0]?.message ?? "", /us-east-1, outside zone 'de'/);

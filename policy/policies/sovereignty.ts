@@ -394,25 +394,34 @@ function isHubOrUnknown(d: Declared): boolean {
 
 /** Objstore configs that read with static credentials, i.e. another stack's bucket. */
 function foreignObjstoreSecrets(resources: readonly PolicyResource[]): Set<string> {
+  // The stack's own buckets (S3 and GCS names, Azure accounts): an objstore config naming any other
+  // bucket reads another stack's, with a key or, with no key at all, through a federated identity.
+  const own = new Set<string>();
+  for (const r of resources) {
+    const name = S3_BUCKETS.includes(r.type) ? at(r.props, "bucket") : r.type === T.gcsBucket ? at(r.props, "name") : r.type === T.azAccount ? at(r.props, "accountName") : undefined;
+    if (typeof name === "string") own.add(name);
+  }
   const names = new Set<string>();
   for (const r of resources) {
     for (const o of objstoreConfigs(r)) {
       const name = str(at(r.props, "metadata", "name"));
-      if (objstoreCredentials(o.config).length > 0 && name !== undefined) names.add(name);
+      const bucket = str(o.type === "AZURE" ? o.config.storage_account : o.config.bucket);
+      const foreignBucket = bucket !== undefined && !own.has(bucket);
+      if ((objstoreCredentials(o.config).length > 0 || foreignBucket) && name !== undefined) names.add(name);
     }
   }
   return names;
 }
 
 /**
- * The hub reads and keeps nothing: only store gateways mount another stack's (credentialed)
- * objstore config, and store gateways of the hub have no persistent volume.
+ * The hub reads and keeps nothing: only store gateways mount another stack's objstore config
+ * (a read key, or a bucket the hub does not own read through federation), and store gateways of the hub have no persistent volume.
  */
 export const hubReadPathEphemeral: StackValidationPolicy = {
   name: "hub-read-path-ephemeral",
   description:
     "In the hub (declared role hub, or role unknown), Thanos store gateways have no PersistentVolumeClaim, no volumeClaimTemplates, no hostPath and only emptyDir volumes with medium Memory; " +
-    "and only store gateways mount an objstore config carrying a spoke's read-only credential (never compactor, ruler, sidecar or receive), so the hub holds no write or delete path on a spoke bucket " +
+    "and only store gateways mount an objstore config of a spoke's bucket, whether it carries a read-only key or reads through a federated identity (never compactor, ruler, sidecar or receive), so the hub holds no write or delete path on a spoke bucket " +
     "(ARCHITECTURE: the hub persists nothing it reads; SECURITY-CHECKLIST: never run a compactor from the hub).",
   enforcementLevel: "mandatory",
   configSchema: STACK_CONFIG_SCHEMA,
