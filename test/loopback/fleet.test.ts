@@ -30,7 +30,10 @@ describe("loopback fleet (npm run fleet:local -- --check)", () => {
     const r = spawnSync(process.execPath, ["--import", "tsx", join(REPO_ROOT, "localfleet", "index.ts"), "--check"], { cwd: REPO_ROOT, encoding: "utf8", timeout: 330_000, maxBuffer: 64 * 1024 * 1024 });
     const out = `${r.stdout}\n${r.stderr}`;
     const summary = out.slice(out.lastIndexOf("loopback fleet checks:"));
-    assert.equal(r.status, 0, `fleet:local --check exited ${String(r.status)} ${r.signal ?? ""}\n${summary.length > 0 ? summary : out.slice(-8000)}`);
+    // The failed checks first, with their details: a CI log that keeps only the head and tail of
+    // a long message still names what failed.
+    const failed = summary.split(/\n(?=PASS  |FAIL  )/).filter((block) => block.startsWith("FAIL  ")).join("\n");
+    assert.equal(r.status, 0, `fleet:local --check exited ${String(r.status)} ${r.signal ?? ""}\n${failed.length > 0 ? `failed checks:\n${failed}\n\nall checks:\n` : ""}${summary.length > 0 ? summary : out.slice(-8000)}`);
     // Every assertion the issue names ran (a check that silently vanished is a failure too).
     for (const name of [
       "sidecars shipped blocks to each spoke's bucket",
