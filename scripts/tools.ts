@@ -71,6 +71,16 @@ export function releaseTags(moduleDir: string, tool: UpstreamTool): string[] {
   return all.filter((t) => tool.omitTags?.[t] === undefined);
 }
 
+/**
+ * The `-ldflags` of a build: stripped, plus the tool's own version variables (their names
+ * differ per project: prometheus/common/version for promu, helm's internal/version, main.Version
+ * for versitygw), so each binary reports its pinned version as its release build would.
+ */
+export function versionLdflags(tool: UpstreamTool): string {
+  for (const v of tool.versionVars) if (!/^[^\s=]+\.[A-Za-z_]\w*=\S+$/.test(v)) throw new Error(`${tool.module}: versionVars entry ${JSON.stringify(v)} is not importpath.name=value`);
+  return ["-s", "-w", ...tool.versionVars.map((v) => `-X ${v}`)].join(" ");
+}
+
 function build(tool: UpstreamTool): void {
   const names = tool.binaries.map((b) => b.name as ToolName);
   if (!force && names.every((n) => builtTool(n) !== undefined)) {
@@ -105,10 +115,7 @@ function build(tool: UpstreamTool): void {
   writeFileSync(join(dir, "tools.go"), `//go:build tools\n\npackage tools\n\nimport (\n${tool.binaries.map((b) => `\t_ "${b.pkg}"`).join("\n")}\n)\n`);
   go(["mod", "tidy"], dir);
   const tags = releaseTags(info.Dir, tool);
-  const v = tool.version.replace(/^v/, "");
-  const ldflags = tool.module === "helm.sh/helm/v3"
-    ? `-s -w -X ${tool.versionPkg}.version=${tool.version}`
-    : `-s -w -X ${tool.versionPkg}.Version=${v} -X ${tool.versionPkg}.Revision=${tool.moduleVersion} -X ${tool.versionPkg}.Branch=module -X ${tool.versionPkg}.BuildUser=sovereign-tools`;
+  const ldflags = versionLdflags(tool);
   mkdirSync(TOOLS_BIN, { recursive: true });
   for (const b of tool.binaries) {
     const out = join(TOOLS_BIN, b.name);

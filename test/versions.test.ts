@@ -13,7 +13,7 @@ import { parse } from "yaml";
 import { CHART_APP_VERSIONS, DEPLOYED_VERSIONS, UPSTREAM_TOOLS } from "../components/versions";
 import { listStacks, readStackFile } from "../components/config";
 import { REPO_DIR } from "../offline";
-import { moduleDirectives, releaseTags } from "../scripts/tools";
+import { moduleDirectives, releaseTags, versionLdflags } from "../scripts/tools";
 import { builtTool, REPO_ROOT, TOOLS_BIN, toolModule, type ToolName } from "../toolchain";
 import { REFERENCE_DIR, helpFlags, transcribedThanosHelp, thanosFlags, type ThanosComponent } from "./support/reference";
 import { requireTool, runTool } from "./support/tools";
@@ -78,14 +78,31 @@ describe("the tools script", () => {
     ].join("\n"));
   });
 
-  const built = (["thanos", "prometheus", "promtool", "alertmanager", "amtool", "helm"] as ToolName[]).map((n) => [n, requireTool(n)] as const);
+  // Every ToolName: `satisfies` makes the compiler refuse a missing or unknown name.
+  const toolNames = Object.keys({ thanos: true, prometheus: true, promtool: true, alertmanager: true, amtool: true, helm: true, versitygw: true } satisfies Record<ToolName, true>) as ToolName[];
+  const built = toolNames.map((n) => [n, requireTool(n)] as const);
   const missing = built.find(([, r]) => !r.available)?.[1].skipReason;
+
+  it("ToolName names exactly the binaries of the pinned modules", () => {
+    assert.deepEqual([...toolNames].sort(), UPSTREAM_TOOLS.flatMap((t) => t.binaries.map((b) => b.name)).sort());
+  });
+
+  it("sets each tool's own version variables in -ldflags", () => {
+    const promu = "github.com/prometheus/common/version";
+    assert.equal(versionLdflags(toolModule("thanos")), `-s -w -X ${promu}.Version=0.42.4 -X ${promu}.Revision=v0.42.4 -X ${promu}.Branch=module -X ${promu}.BuildUser=sovereign-tools`);
+    assert.equal(versionLdflags(toolModule("promtool")), `-s -w -X ${promu}.Version=3.14.0 -X ${promu}.Revision=v0.314.0 -X ${promu}.Branch=module -X ${promu}.BuildUser=sovereign-tools`);
+    assert.equal(versionLdflags(toolModule("helm")), "-s -w -X helm.sh/helm/v3/internal/version.version=v3.22.0");
+    assert.equal(versionLdflags(toolModule("versitygw")), "-s -w -X main.Version=v1.8.0 -X main.Build=v1.8.0");
+    assert.throws(() => versionLdflags({ ...toolModule("helm"), versionVars: ["version=v1"] }), /is not importpath.name=value/);
+  });
 
   it("built every pinned binary, each reporting its pinned version", { skip: missing }, () => {
     for (const t of UPSTREAM_TOOLS) {
       for (const b of t.binaries) {
         const out = runTool(b.name as ToolName, b.name === "helm" ? ["version", "--short"] : ["--version"]).output;
         assert.ok(out.includes(t.version.slice(1)), `${b.name} --version: ${out}`);
+        // versitygw prints its main.Version as set: the whole tag (cmd/versitygw/main.go).
+        if (b.name === "versitygw") assert.match(out, new RegExp(`^Version\\s+: ${t.version.replace(/\./g, "\\.")}$`, "m"), out);
       }
     }
   });
@@ -106,6 +123,21 @@ describe("the tools script", () => {
     assert.deepEqual(releaseTags(dir, tool), ["netgo", "slicelabels"]);
     assert.throws(() => releaseTags(dir, { ...tool, omitTags: { stringlabels: "why" } }), /omitTags names stringlabels, which its .promu.yml does not set/);
     rmSync(dir, { recursive: true });
+  });
+
+  // versitygw is released by its Makefile, not promu: `LDFLAGS=-ldflags "-X=main.Build=$(BUILD)
+  // -X=main.BuildTime=$(TIME) -X=main.Version=$(VERSION)"`; the pinned build sets the same
+  // variables (BuildTime left at "none" for a reproducible binary).
+  it("sets versitygw's version variables as its Makefile does", { skip: missing }, () => {
+    const t = toolModule("versitygw");
+    const scratch = mkdtempSync(join(tmpdir(), "modinfo-"));
+    try {
+      const info = JSON.parse(execFileSync("go", ["mod", "download", "-json", `${t.module}@${t.moduleVersion}`], { cwd: scratch, encoding: "utf8" })) as { Dir: string };
+      const makefile = readFileSync(join(info.Dir, "Makefile"), "utf8");
+      for (const v of t.versionVars) assert.ok(makefile.includes(`-X=${v.slice(0, v.indexOf("=") + 1)}`), `Makefile sets ${v}`);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   // Thanos v0.42.4 .promu.yml sets build.tags.all [netgo, slicelabels]: pkg/store/labelpb casts

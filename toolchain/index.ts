@@ -16,7 +16,7 @@ export const TOOLS_DIR = join(REPO_ROOT, ".tools");
 export const TOOLS_BIN = join(TOOLS_DIR, "bin");
 
 /** A binary `npm run tools` builds. */
-export type ToolName = "thanos" | "prometheus" | "promtool" | "alertmanager" | "amtool" | "helm";
+export type ToolName = "thanos" | "prometheus" | "promtool" | "alertmanager" | "amtool" | "helm" | "versitygw";
 
 /** The module a binary is built from. */
 export function toolModule(name: ToolName): UpstreamTool {

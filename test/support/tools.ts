@@ -1,6 +1,7 @@
 /**
  * The pinned upstream tools the tests run (thanos, prometheus, promtool, alertmanager, amtool,
- * helm), built by `npm run tools` into `.tools/bin` (toolchain/). On a developer machine a
+ * helm, and versitygw, the S3 server of test/support/s3server.ts), built by `npm run tools`
+ * into `.tools/bin` (toolchain/). On a developer machine a
  * missing tool skips the tests that need it, loudly; in CI it is an error, because a skipped
  * check there would pass a change nobody validated.
  */
