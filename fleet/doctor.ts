@@ -100,6 +100,11 @@ export function cloudCredentials(cloud: Cloud, env: NodeJS.ProcessEnv, home: str
     if (file !== undefined) return `${set("AWS_PROFILE") ? `profile ${env.AWS_PROFILE} in ` : ""}${file}`;
     return undefined;
   }
+  if (cloud === "s3") {
+    // The AWS provider pointed at an S3-compatible service signs with the stack's provisioner key
+    // (components/clouds/s3), never with the environment's AWS credentials.
+    return stackConfig["observability:objectStorage"] !== undefined ? "observability:objectStorage.credentials.provisioner (stack config)" : undefined;
+  }
   if (cloud === "gcp") {
     for (const k of ["GOOGLE_CREDENTIALS", "GOOGLE_CLOUD_KEYFILE_JSON", "GCLOUD_KEYFILE_JSON", "GOOGLE_OAUTH_ACCESS_TOKEN"]) if (set(k)) return k;
     if (set("GOOGLE_APPLICATION_CREDENTIALS")) return exists(String(env.GOOGLE_APPLICATION_CREDENTIALS)) ? `GOOGLE_APPLICATION_CREDENTIALS (${env.GOOGLE_APPLICATION_CREDENTIALS})` : undefined;
@@ -120,6 +125,7 @@ const CREDENTIAL_FIX: Record<Cloud, string> = {
   aws: "export AWS_PROFILE=<profile> (aws configure sso / aws sso login), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pulumi config set aws:profile <profile> -s <stack>",
   gcp: "gcloud auth application-default login, or export GOOGLE_APPLICATION_CREDENTIALS=<service-account key file>",
   azure: "az login, or export ARM_CLIENT_ID, ARM_TENANT_ID and ARM_CLIENT_SECRET (or ARM_USE_OIDC=true / ARM_USE_MSI=true)",
+  s3: "set the service's keys in the stack: npm run fleet -- secrets --stacks <stack> (observability:objectStorage.credentials.provisioner and one key per identity)",
 };
 
 interface KubeCluster {

@@ -74,7 +74,7 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
       selector: { ...HUB_ALERTMANAGER.selector },
       ports: [{ name: "https", port: HUB_ALERTMANAGER.port, targetPort: HUB_ALERTMANAGER.targetPort }],
       allowedIps: forwarders,
-      annotations: cloud.loadBalancerAnnotations(),
+      annotations: cloud.loadBalancerAnnotations(config),
     }, { providers: [cluster.provider], dependsOn: [cluster] });
   }
   const operatorCidrs = config.grafana.operatorCidrs;
@@ -85,7 +85,7 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
       selector: { ...POD_SELECTORS.grafana },
       ports: [{ name: "https", port: 443, targetPort: FLOW_PORTS.grafana }],
       allowedIps: operatorCidrs,
-      annotations: cloud.loadBalancerAnnotations(),
+      annotations: cloud.loadBalancerAnnotations(config),
     }, { providers: [cluster.provider], dependsOn: [cluster] });
   }
   // Every NetworkPolicy of the hub, from its declared flow table (components/exposure/flows.ts).

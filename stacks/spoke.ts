@@ -70,7 +70,9 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
     config,
     hubAlertmanager: hub !== undefined ? { url: hub.alertmanager.url, serverName: hub.alertmanager.serverName } : undefined,
     writerObjstore: storage.writerObjstore,
+    objstoreFor: storage.objstoreFor,
     lokiStorage: requireOutput(storage.lokiStorage, config.stack, "lokiStorage"),
+    lokiCredentials: storage.lokiCredentials,
     identities: storage.workloadIdentityOutput ?? storage.workloadIdentity,
     htpasswd: pulumi.interpolate`hub-${config.stack}:${lokiPassword.bcryptHash}`,
   }, { providers: [cluster.provider], dependsOn: [cluster, storage] });
@@ -78,7 +80,7 @@ export async function spokeProgram(config: SpokeConfig): Promise<Record<string, 
   if (hub !== undefined) {
     tlsSecret(SPOKE_SECRETS.hubAlertmanagerClientTls, { namespace: ns, certificate: alertClient, trustedCaPem: hub.alertmanager.caPem, labels: k8sLabels(config, "prometheus") }, k8sOpts);
 
-    const exposure = { namespace: ns, allowedIps: hub.egressIps, annotations: cloud.loadBalancerAnnotations() };
+    const exposure = { namespace: ns, allowedIps: hub.egressIps, annotations: cloud.loadBalancerAnnotations(config) };
     new ExposedEndpoint("thanos-query-hub", {
       ...exposure,
       labels: k8sLabels(config, "thanos"),

@@ -33,6 +33,9 @@ import {
   type WorkloadIdentity,
 } from "../components/workloads/values";
 import { unknownKeyPaths } from "./support/reference";
+import { s3Endpoint } from "../components/clouds/s3/context";
+import { renderS3CompatibleLokiStorage } from "../components/clouds/s3/render";
+import { lokiStorageSchema } from "../components/workloads/values/loki";
 import { TLS_PROXY_IMAGE } from "../components/workloads/hub";
 
 const REPO = resolve(__dirname, "..");
@@ -67,6 +70,9 @@ function identity(c: StackConfig, sa: string): WorkloadIdentity {
       return { serviceAccountName: sa, annotations: { "iam.gke.io/gcp-service-account": `${c.stack}-${sa}@${c.cluster.project}.iam.gserviceaccount.com` }, podLabels: {} };
     case "azure":
       return { serviceAccountName: sa, annotations: { "azure.workload.identity/client-id": "00000000-0000-0000-0000-00000000beef" }, podLabels: { "azure.workload.identity/use": "true" } };
+    case "s3":
+      // No workload identity on S3-compatible services: each workload's key is in its own Secret.
+      return { serviceAccountName: sa, annotations: {}, podLabels: {} };
   }
 }
 
@@ -79,6 +85,8 @@ function lokiStorage(c: StackConfig): LokiStorage {
       return { type: "gcs", bucketNames: { chunks: bucket, ruler: bucket, admin: bucket }, gcs: { enableHttp2: true } };
     case "azure":
       return { type: "azure", bucketNames: { chunks: "logs", ruler: "logs" }, azure: { accountName: "stag01logs", useFederatedToken: true } };
+    case "s3":
+      return lokiStorageSchema.parse(renderS3CompatibleLokiStorage({ bucket, endpoint: s3Endpoint(c) }).storage);
   }
 }
 

@@ -19,6 +19,8 @@ const LOADERS: Readonly<Record<Cloud, () => CloudModule>> = {
   gcp: () => (require("./gcp") as typeof import("./gcp")).gcpCloud,
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   azure: () => (require("./azure") as typeof import("./azure")).azureCloud,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  s3: () => (require("./s3") as typeof import("./s3")).s3Cloud,
 };
 
 const loaded = new Map<Cloud, CloudModule>();

@@ -84,6 +84,13 @@ export interface StorageOutputs {
   federatedReader?: pulumi.Output<FederatedReader>;
   /** Loki `storage` / `storage_config` values for the logs bucket (writer identity). */
   lokiStorage?: pulumi.Output<Record<string, unknown>>;
+  /**
+   * Services without workload identity (cloud s3): each Thanos bucket user's own objstore file,
+   * with its own key (secrets). When set, a user's file replaces {@link writerObjstore} for it.
+   */
+  objstoreFor?: Partial<Record<Exclude<BucketUser, "loki">, pulumi.Output<string>>>;
+  /** Services without workload identity: Loki's own key (a secret), which Loki reads from its environment. */
+  lokiCredentials?: pulumi.Output<{ accessKey: string; secretKey: string }>;
   /** Per workload: ServiceAccount annotations and pod labels that bind it to its cloud identity. */
   workloadIdentity: Partial<Record<BucketUser, { annotations: Record<string, string>; podLabels: Record<string, string> }>>;
   /**
@@ -118,8 +125,12 @@ export interface CloudModule {
   createStorage(name: string, ctx: CloudContext, args: StorageArgs, opts?: pulumi.ComponentResourceOptions): pulumi.ComponentResource & StorageOutputs;
   /** Static egress addresses (created or adopted). */
   createEgress(name: string, ctx: CloudContext, args: EgressArgs, opts?: pulumi.ComponentResourceOptions): pulumi.ComponentResource & EgressOutputs;
-  /** Annotations of a public LoadBalancer Service on this cloud (source ranges are set on the Service spec). */
-  loadBalancerAnnotations(): Record<string, string>;
+  /**
+   * Annotations of a public LoadBalancer Service on this cloud (source ranges are set on the
+   * Service spec). The hyperscalers' are fixed; cloud s3 adopts the operator's from the stack's
+   * configuration, which the stacks always pass.
+   */
+  loadBalancerAnnotations(config?: StackConfig & CloudTarget): Record<string, string>;
   /**
    * The issuer of the cluster's ServiceAccount tokens (the `iss` claim), exactly as the cluster
    * publishes it; undefined when the configuration does not name it (an EKS cluster without

@@ -7,7 +7,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import { CLOUDS, type Cloud, isRegionOf, regionInZone, zonesOf } from "./regions";
+import { CLOUDS, type Cloud, isRegionOf, onPremCountry, PUBLIC_S3_PROFILES, regionInZone, S3_PROFILES, S3_PUBLIC_REGIONS, zonesOf } from "./regions";
 import { DEPLOYED_VERSIONS } from "../versions";
 
 /** A Prometheus-style duration with a single unit (`48h`, `30d`, `2y`). */
@@ -285,8 +285,99 @@ const azureNetwork = z.strictObject({
   cidrs: z.array(cidr).min(1),
 });
 
-const CLUSTER: Record<Cloud, z.ZodType> = { aws: awsCluster, gcp: gcpCluster, azure: azureCluster };
-const NETWORK: Record<Cloud, z.ZodType> = { aws: awsNetwork, gcp: gcpNetwork, azure: azureNetwork };
+// ---- S3-compatible object storage (cloud s3) -----------------------------------------------
+
+/** A Kubernetes annotation key (`prefix/name` or `name`), as the API server validates it. */
+const annotationKey = z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, {
+  error: "expected a Kubernetes annotation key like kubernetes.io/elb.id",
+});
+
+const s3Cluster = z.strictObject({
+  /** The Kubernetes cluster's name (labels and the contract); the cluster is the operator's, reached through kubeconfig. */
+  name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_.-]{0,99}$/, { error: "expected the cluster's name (letters, digits, '-', '_', '.')" }),
+});
+
+const s3Network = z.strictObject({
+  /** CIDR blocks of the cluster's nodes and pods (load-balancer health checks come from them). */
+  cidrs: z.array(cidr).min(1),
+  /**
+   * Annotations of the public LoadBalancer Services, exactly as the operator's load-balancer
+   * implementation needs them (Open Telekom Cloud CCE: `kubernetes.io/elb.id` of an existing ELB;
+   * MetalLB: `metallb.universe.tf/address-pool`). The network is the operator's: adopted, never created.
+   */
+  loadBalancerAnnotations: z.record(annotationKey, z.string()).default({}),
+  /**
+   * The addresses the object storage sees when this cluster's writers reach it; empty: the egress
+   * addresses (`observability:egress.addresses`). Set it when the service is reached over a
+   * private link or an on-premises network that does not pass the egress NAT.
+   */
+  storageSourceCidrs: z.array(cidr).default([]),
+});
+
+/** An access key pair of the S3-compatible service; both halves are Pulumi secrets. */
+const s3Credential = z.strictObject({
+  accessKey: secret(z.string().regex(/^\S{3,128}$/, { error: "expected an access key id" })),
+  secretKey: secret(z.string().min(8, { error: "expected a secret access key" })),
+});
+
+/** S3 bucket naming rules (S3 "General purpose bucket naming rules"), which the compatible services share. */
+const s3BucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "expected an S3 bucket name (3-63 lowercase letters, digits, '.', '-')" });
+
+/** Identities of the spoke's bucket users, by the name its bucket policies know them by. */
+const s3Identities = {
+  sidecar: z.string().min(1),
+  compactor: z.string().min(1),
+  loki: z.string().min(1),
+  /** The spoke's own store gateway (`queryPath: spoke-query`): read-only. */
+  store: z.string().min(1).optional(),
+  /** The hub's read-only identity (`queryPath: hub-store`). */
+  reader: z.string().min(1).optional(),
+};
+
+const s3ObjectStorage = z.strictObject({
+  /** What the service is; says what it can express (components/clouds/s3/profiles.ts). */
+  profile: z.enum(S3_PROFILES),
+  /** The S3 API endpoint, https only (the keys and the telemetry travel over it). */
+  endpoint: httpsUrl.refine((v) => !URL.canParse(v) || (new URL(v).pathname === "/" && new URL(v).search === "" && new URL(v).username === ""), {
+    error: "expected the endpoint's origin only, like https://obs.eu-de.otc.t-systems.com (no path, query or credentials)",
+  }),
+  /** Path-style (`endpoint/bucket`) or virtual-host (`bucket.endpoint`) addressing; default: the profile's. */
+  addressing: z.enum(["path", "virtual-host"]).optional(),
+  /** The region the service expects in SigV4 signatures; default: observability:region (public services must use it). */
+  signingRegion: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: "expected a region name like eu-de or us-east-1" }).optional(),
+  /** `create` the buckets through the S3 API, or adopt the `existing` ones the operator created. */
+  buckets: z
+    .strictObject({ mode: z.enum(["create", "existing"]).default("create"), metrics: s3BucketName.optional(), logs: s3BucketName.optional() })
+    .superRefine((b, ctx) => {
+      for (const k of ["metrics", "logs"] as const) {
+        if (b.mode === "existing" && b[k] === undefined) ctx.addIssue({ code: "custom", path: [k], message: "required with mode: existing (the name of the bucket the operator created)" });
+      }
+    })
+    .default({ mode: "create" }),
+  /**
+   * How the service's bucket policies name each identity (the `Principal`), in the profile's format
+   * (components/clouds/s3/profiles.ts): one identity per writing component, the store gateway, and
+   * the hub's read-only reader.
+   */
+  principals: z.strictObject(s3Identities),
+  /**
+   * Access keys, all Pulumi secrets: `provisioner` creates and hardens the buckets (Pulumi's own
+   * credential); the others are the identities above, one key each.
+   */
+  credentials: z.strictObject({
+    provisioner: s3Credential,
+    sidecar: s3Credential,
+    compactor: s3Credential,
+    loki: s3Credential,
+    store: s3Credential.optional(),
+    reader: s3Credential.optional(),
+  }),
+});
+
+const CLUSTER: Record<Cloud, z.ZodType> = { aws: awsCluster, gcp: gcpCluster, azure: azureCluster, s3: s3Cluster };
+const NETWORK: Record<Cloud, z.ZodType> = { aws: awsNetwork, gcp: gcpNetwork, azure: azureNetwork, s3: s3Network };
+/** Per-cloud settings beyond cluster and network: only cloud s3 has one (its object storage service). */
+const OBJECT_STORAGE: Partial<Record<Cloud, z.ZodType>> = { s3: s3ObjectStorage };
 
 // ---- roles --------------------------------------------------------------------------------
 
@@ -317,6 +408,8 @@ const common = {
   encryption: encryption.default({ mode: "provider" }),
   cluster: z.unknown(),
   network: z.unknown(),
+  /** Cloud s3 only: the S3-compatible service (checked against its schema below). */
+  objectStorage: z.unknown().optional(),
 };
 
 const spokeSchema = z.strictObject({
@@ -414,13 +507,19 @@ export type GcpNetwork = z.output<typeof gcpNetwork>;
 export type AzureCluster = z.output<typeof azureCluster>;
 export type AzureNetwork = z.output<typeof azureNetwork>;
 
-/** Cluster and network references, discriminated by cloud. */
+export type S3Cluster = z.output<typeof s3Cluster>;
+export type S3Network = z.output<typeof s3Network>;
+export type S3ObjectStorage = z.output<typeof s3ObjectStorage>;
+export type S3Credential = z.output<typeof s3Credential>;
+
+/** Cluster and network references (and, for S3-compatible storage, the service), discriminated by cloud. */
 export type CloudTarget =
   | { cloud: "aws"; cluster: AwsCluster; network: AwsNetwork }
   | { cloud: "gcp"; cluster: GcpCluster; network: GcpNetwork }
-  | { cloud: "azure"; cluster: AzureCluster; network: AzureNetwork };
+  | { cloud: "azure"; cluster: AzureCluster; network: AzureNetwork }
+  | { cloud: "s3"; cluster: S3Cluster; network: S3Network; objectStorage: S3ObjectStorage };
 
-type Base<S extends z.ZodType> = Omit<z.output<S>, "cloud" | "cluster" | "network">;
+type Base<S extends z.ZodType> = Omit<z.output<S>, "cloud" | "cluster" | "network" | "objectStorage">;
 /** Validated configuration of a spoke stack. */
 export type SpokeConfig = Base<typeof spokeSchema> & CloudTarget & { stack: string };
 /** Validated configuration of the hub stack. */
@@ -450,7 +549,12 @@ function secretPaths(schema: z.ZodType, prefix: string): string[] {
  */
 export const SECRET_LEAVES: Readonly<Record<"spoke" | "hub", Readonly<Record<Cloud, readonly string[]>>>> = (() => {
   const perCloud = (role: z.ZodObject): Record<Cloud, string[]> =>
-    Object.fromEntries(CLOUDS.map((c) => [c, [...secretPaths(role, ""), ...secretPaths(CLUSTER[c], "cluster"), ...secretPaths(NETWORK[c], "network")]])) as Record<Cloud, string[]>;
+    Object.fromEntries(
+      CLOUDS.map((c) => {
+        const storage = OBJECT_STORAGE[c];
+        return [c, [...secretPaths(role, ""), ...secretPaths(CLUSTER[c], "cluster"), ...secretPaths(NETWORK[c], "network"), ...(storage !== undefined ? secretPaths(storage, "objectStorage") : [])]];
+      }),
+    ) as Record<Cloud, string[]>;
   return { spoke: perCloud(spokeSchema), hub: perCloud(hubSchema) };
 })();
 
@@ -512,7 +616,7 @@ function keyPath(path: readonly PropertyKey[]): string {
 
 /** "an AWS region", "a GCP region": the clouds as their vendors spell them, with the right article. */
 export function cloudName(cloud: Cloud): string {
-  return { aws: "an AWS", gcp: "a GCP", azure: "an Azure" }[cloud];
+  return { aws: "an AWS", gcp: "a GCP", azure: "an Azure", s3: "an S3-compatible service's" }[cloud];
 }
 
 /** What the user wrote, for a message; secrets and whole maps are never printed. */
@@ -606,7 +710,7 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
   const parsed = schema.safeParse(role === "hub" || role === "spoke" ? values : { ...values, role: "spoke" }, { reportInput: true });
   const messages: MessageContext = { stack: ctx.stack, root: values, leaves: secretLeaves(role === "hub" ? "hub" : "spoke", CLOUDS.find((c) => c === cloudValue) ?? "aws") };
   // `cluster` and `network` are checked below against the schema of the stack's cloud, once.
-  const ownChecks = new Set([`${NS}:role`, `${NS}:cluster`, `${NS}:network`]);
+  const ownChecks = new Set([`${NS}:role`, `${NS}:cluster`, `${NS}:network`, `${NS}:objectStorage`]);
   if (!parsed.success) issues.push(...collect(parsed.error, messages).filter((i) => !ownChecks.has(i.key)));
 
   const cloud = CLOUDS.find((c) => c === cloudValue);
@@ -614,17 +718,33 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
     if (!issues.some((i) => i.key === `${NS}:cloud`))
       issues.push({ key: `${NS}:cloud`, message: cloudValue === undefined ? `not set; expected one of ${CLOUDS.join(", ")}` : `found ${found(["cloud"], cloudValue)}, expected one of ${CLOUDS.join(", ")}` });
   } else {
-    for (const [part, schemas] of [["cluster", CLUSTER], ["network", NETWORK]] as const) {
+    const storageSchema = OBJECT_STORAGE[cloud];
+    if (storageSchema === undefined && values.objectStorage !== undefined) {
+      issues.push({ key: `${NS}:objectStorage`, message: `is only used with cloud s3 (an S3-compatible service); a ${cloud} stack's storage is its cloud's own: remove it` });
+    }
+    for (const [part, schemas] of [["cluster", CLUSTER], ["network", NETWORK], ["objectStorage", OBJECT_STORAGE]] as const) {
+      const schema = schemas[cloud];
+      if (schema === undefined) continue;
       if (values[part] === undefined) {
+        if (part === "objectStorage") {
+          issues.push({ key: `${NS}:objectStorage`, message: `not set; a ${cloud} stack names its S3-compatible service: profile, endpoint, principals and credentials (see "S3-compatible spokes" in README.md)` });
+          continue;
+        }
         issues.push({ key: `${NS}:${part}`, message: `not set; expected a map describing the existing ${cloud} ${part} this stack deploys into (see "Per cloud" in README.md)` });
         continue;
       }
-      const r = schemas[cloud].safeParse(values[part], { reportInput: true });
+      const r = schema.safeParse(values[part], { reportInput: true });
       if (!r.success) issues.push(...collect(r.error, messages, [part]));
     }
     const region = values.region;
     if (typeof region === "string" && !isRegionOf(cloud, region)) {
-      issues.push({ key: `${NS}:region`, message: `found ${JSON.stringify(region)}, which is not ${cloudName(cloud)} region known to this project; use one listed in components/config/regions.ts` });
+      issues.push({
+        key: `${NS}:region`,
+        message:
+          cloud === "s3"
+            ? `found ${JSON.stringify(region)}, which is neither a region of a public S3-compatible service (${Object.values(S3_PUBLIC_REGIONS).flatMap((r) => Object.keys(r)).join(", ")}) nor an on-premises location named <country>-<site>, like de-fra1`
+            : `found ${JSON.stringify(region)}, which is not ${cloudName(cloud)} region known to this project; use one listed in components/config/regions.ts`,
+      });
     } else if (typeof region === "string" && typeof values.sovereigntyZone === "string" && !regionInZone(cloud, region, values.sovereigntyZone)) {
       issues.push({
         key: `${NS}:sovereigntyZone`,
@@ -697,17 +817,74 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
       issues.push({ key: `${NS}:hub.stack`, message: `stack '${hub}' is not a hub` });
   }
 
+  if (cloud === "s3") issues.push(...s3Issues(values, ctx.stack));
+
   if (issues.length > 0 || !parsed.success || cloud === undefined) {
     return { ok: false, issues: dedupe(issues) };
   }
+  const storageSchema = OBJECT_STORAGE[cloud];
   const config = {
     ...parsed.data,
+    // An S3-compatible service has no workload identity federation: its hub reader is a key unless set otherwise (and refused then).
+    ...(cloud === "s3" && (values.hubReader as { auth?: unknown } | undefined)?.auth === undefined && parsed.data.role === "spoke"
+      ? { hubReader: { ...parsed.data.hubReader, auth: "key" as const } }
+      : {}),
     cloud,
     cluster: CLUSTER[cloud].parse(values.cluster),
     network: NETWORK[cloud].parse(values.network),
+    ...(storageSchema !== undefined ? { objectStorage: storageSchema.parse(values.objectStorage) } : {}),
     stack: ctx.stack,
   } as StackConfig;
   return { ok: true, config };
+}
+
+/**
+ * The rules of a stack on S3-compatible storage that relate several keys: the role, the egress
+ * (adopted: the network is the operator's), the hub reader (a key: these services federate no
+ * workload identity), the profile's regions and signing region, and the identities the read
+ * path needs. Run on the raw values; the schemas have already reported malformed ones.
+ */
+function s3Issues(values: Record<string, unknown>, stack: string): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  if (values.role === "hub") {
+    out.push({ key: `${NS}:cloud`, message: "a hub on cloud s3 is not supported: the hub federates its readers through its cluster's issuer and needs a cloud that can trust it; run the hub on aws, gcp or azure, and this cluster as a spoke" });
+    return out;
+  }
+  const egressMode = obj(values.egress).mode ?? "create";
+  if (egressMode !== "existing") {
+    out.push({ key: `${NS}:egress.mode`, message: `found ${JSON.stringify(egressMode)}; a cloud s3 stack adopts the cluster's egress addresses (the network is the operator's): set mode: existing with count and addresses in Pulumi.${stack}.yaml` });
+  }
+  const auth = obj(values.hubReader).auth;
+  if (auth === "federated") {
+    out.push({ key: `${NS}:hubReader.auth`, message: "found \"federated\", but an S3-compatible service cannot trust the hub cluster's ServiceAccount issuer: remove it (cloud s3 reads with a key) or set key" });
+  }
+  const storage = obj(values.objectStorage);
+  const profile = S3_PROFILES.find((p) => p === storage.profile);
+  const region = values.region;
+  // An unknown region was reported already, once.
+  if (profile !== undefined && typeof region === "string" && isRegionOf("s3", region)) {
+    const publicProfile = PUBLIC_S3_PROFILES.find((p) => p === profile);
+    if (publicProfile !== undefined && !Object.prototype.hasOwnProperty.call(S3_PUBLIC_REGIONS[publicProfile], region)) {
+      out.push({ key: `${NS}:region`, message: `found ${JSON.stringify(region)}, which is not a region of profile ${profile}; use one of ${Object.keys(S3_PUBLIC_REGIONS[publicProfile]).join(", ")}` });
+    } else if (publicProfile === undefined && onPremCountry(region) === undefined) {
+      out.push({ key: `${NS}:region`, message: `found ${JSON.stringify(region)}; an on-premises ${profile} service is located by <country>-<site>, like de-fra1 (the country decides the sovereignty zone)` });
+    }
+    if (publicProfile !== undefined && storage.signingRegion !== undefined && storage.signingRegion !== region) {
+      out.push({ key: `${NS}:objectStorage.signingRegion`, message: `found ${JSON.stringify(storage.signingRegion)}; profile ${profile} signs requests with its region (${region}): remove it` });
+    }
+  }
+  const principals = obj(storage.principals);
+  const credentials = obj(storage.credentials);
+  const queryPath = values.queryPath ?? "hub-store";
+  const needed = queryPath === "spoke-query" ? "store" : "reader";
+  const unused = queryPath === "spoke-query" ? "reader" : "store";
+  const why = needed === "reader" ? "the hub's store gateway reads the metrics bucket with it (queryPath: hub-store)" : "the spoke's own store gateway reads the metrics bucket with it (queryPath: spoke-query)";
+  if (values.objectStorage !== undefined && principals[needed] === undefined) out.push({ key: `${NS}:objectStorage.principals.${needed}`, message: `not set; ${why}: name the read-only identity as the service's bucket policies know it` });
+  if (values.objectStorage !== undefined && credentials[needed] === undefined)
+    out.push({ key: `${NS}:objectStorage.credentials.${needed}`, message: `not set; ${why}: set its key with npm run fleet -- secrets --stacks ${stack} (or pulumi config set --secret --path '${NS}:objectStorage.credentials.${needed}.secretKey' <value> -s ${stack}, and accessKey likewise)` });
+  if (principals[unused] !== undefined) out.push({ key: `${NS}:objectStorage.principals.${unused}`, message: `is not used with queryPath ${String(queryPath)}; remove it, so no identity is granted a read it does not make` });
+  return out;
 }
 
 function dedupe(issues: ConfigIssue[]): ConfigIssue[] {

@@ -93,7 +93,8 @@ export const spokeExportsSchema = z.object({
   contractVersion,
   role: z.literal("spoke"),
   name: nonEmpty,
-  cloud: z.enum(["aws", "gcp", "azure"]),
+  // A spoke on S3-compatible storage (cloud s3) publishes the same contract; its hub reader is a key.
+  cloud: z.enum(["aws", "gcp", "azure", "s3"]),
   region: nonEmpty,
   sovereigntyZone: nonEmpty,
   environment: nonEmpty,

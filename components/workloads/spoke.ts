@@ -15,7 +15,7 @@ import { compactArgs, PATHS, queryArgs, renderEndpointConfig, storeArgs, type En
 import { containerResources, totalRequests, type SpokeFootprint } from "./resources";
 import { chartRelease } from "./release";
 import { ThanosWorkload, type ThanosVolume } from "./thanos";
-import { alloyValues, ALERTMANAGER_CONFIG_KEY, kubePrometheusStackValues, kubeProxyScraped, PROMETHEUS_MONITOR_LABELS, LOKI_HTPASSWD_KEY, lokiPushUrl, lokiStorageSchema, lokiValues } from "./values";
+import { alloyValues, ALERTMANAGER_CONFIG_KEY, kubePrometheusStackValues, kubeProxyScraped, PROMETHEUS_MONITOR_LABELS, LOKI_HTPASSWD_KEY, LOKI_S3_KEY_ENV, lokiPushUrl, lokiStorageSchema, lokiValues } from "./values";
 
 
 /** Secret names the workloads mount. */
@@ -31,7 +31,14 @@ export const SPOKE_SECRETS = {
   internalClientTls: "thanos-internal-client-tls",
   lokiGatewayTls: "loki-gateway-tls",
   hubAlertmanagerClientTls: "alertmanager-hub-client-tls",
+  /** Cloud s3: Loki's own access key, as the environment its config references. */
+  lokiS3Credentials: "loki-s3-credentials",
 } as const;
+
+/** Cloud s3: the objstore Secret of one Thanos bucket user, each with its own key. */
+export function objstoreSecretOf(user: "sidecar" | "compactor" | "store"): string {
+  return `${SPOKE_SECRETS.objstore}-${user}`;
+}
 
 /** In-cluster names the internal server certificate carries. */
 export function internalThanosNames(namespace: string): { sidecars: string; store: string } {
@@ -69,7 +76,14 @@ export interface SpokeWorkloadsArgs {
   /** Forward alerts to the hub: its Alertmanager URL and server name; omitted when the hub is unreadable. */
   hubAlertmanager?: { url: string; serverName: string };
   writerObjstore: pulumi.Input<string>;
+  /**
+   * Services without workload identity (cloud s3): each Thanos bucket user's own objstore file,
+   * with its own key; each goes into a Secret of its own, mounted by that workload only.
+   */
+  objstoreFor?: Partial<Record<"sidecar" | "compactor" | "store", pulumi.Input<string>>>;
   lokiStorage: pulumi.Input<Record<string, unknown>>;
+  /** Services without workload identity: Loki's own key, given to Loki as its environment. */
+  lokiCredentials?: pulumi.Input<{ accessKey: string; secretKey: string }>;
   identities: pulumi.Input<IdentityBindings>;
   /** `user:bcrypt` line for the gateway (the hub's Loki datasource user). */
   htpasswd: pulumi.Input<string>;
@@ -99,10 +113,24 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
         return id;
       });
 
-    const objstore = new k8s.core.v1.Secret(`${name}-objstore`, {
-      metadata: { name: SPOKE_SECRETS.objstore, namespace: ns, labels: k8sLabels(config, "thanos") },
-      stringData: { "objstore.yaml": args.writerObjstore },
-    }, child);
+    // One Secret for every Thanos bucket user (workload identity tells them apart), or, with static
+    // keys (cloud s3), one per user so that no pod mounts another's key.
+    const perUser = args.objstoreFor;
+    const objstoreSecrets = perUser === undefined
+      ? [new k8s.core.v1.Secret(`${name}-objstore`, { metadata: { name: SPOKE_SECRETS.objstore, namespace: ns, labels: k8sLabels(config, "thanos") }, stringData: { "objstore.yaml": args.writerObjstore } }, child)]
+      : (Object.entries(perUser) as ["sidecar" | "compactor" | "store", pulumi.Input<string>][]).map(([user, file]) =>
+          new k8s.core.v1.Secret(`${name}-objstore-${user}`, { metadata: { name: objstoreSecretOf(user), namespace: ns, labels: k8sLabels(config, "thanos") }, stringData: { "objstore.yaml": pulumi.secret(file) } }, child));
+    const objstoreSecretName = (user: "sidecar" | "compactor" | "store"): string => {
+      if (perUser === undefined) return SPOKE_SECRETS.objstore;
+      if (perUser[user] === undefined) throw new Error(`stack ${config.stack}: the cloud module gave ${user} no objstore file`);
+      return objstoreSecretOf(user);
+    };
+    const lokiCredentials = args.lokiCredentials === undefined
+      ? undefined
+      : new k8s.core.v1.Secret(`${name}-loki-s3-credentials`, {
+          metadata: { name: SPOKE_SECRETS.lokiS3Credentials, namespace: ns, labels: k8sLabels(config, "loki") },
+          stringData: pulumi.secret(pulumi.output(args.lokiCredentials).apply((c) => ({ [LOKI_S3_KEY_ENV.accessKey]: c.accessKey, [LOKI_S3_KEY_ENV.secretKey]: c.secretKey }))),
+        }, child);
     const amConfig = new k8s.core.v1.Secret(`${name}-alertmanager-config`, {
       metadata: { name: SPOKE_SECRETS.alertmanagerConfig, namespace: ns, labels: k8sLabels(config, "alertmanager") },
       stringData: {
@@ -119,14 +147,14 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
         profile: config.profile,
         labels: externalLabels(config),
         retention: { local: config.retention.local },
-        thanos: { version: config.versions.thanos, objstore: { name: SPOKE_SECRETS.objstore, key: "objstore.yaml" }, grpcTls: { secretName: SPOKE_SECRETS.internalServerTls, requireClientCert: true } },
+        thanos: { version: config.versions.thanos, objstore: { name: objstoreSecretName("sidecar"), key: "objstore.yaml" }, grpcTls: { secretName: SPOKE_SECRETS.internalServerTls, requireClientCert: true } },
         sidecarIdentity: { serviceAccountName: SERVICE_ACCOUNTS.sidecar, ...id },
         alertmanagerConfigSecret: SPOKE_SECRETS.alertmanagerConfig,
         kubeProxy: kubeProxyScraped(config),
         hubAlertmanager: args.hubAlertmanager !== undefined && config.alerting.forwardToHub ? { ...args.hubAlertmanager, clientTlsSecret: SPOKE_SECRETS.hubAlertmanagerClientTls } : undefined,
       }),
     );
-    const kps = chartRelease(`${name}-kube-prometheus-stack`, { release: RELEASES.prometheus, chart: "kube-prometheus-stack", version: config.versions.kubePrometheusStack, namespace: ns, values: kpsValues, timeout: 900 }, { ...child, dependsOn: [objstore, amConfig] });
+    const kps = chartRelease(`${name}-kube-prometheus-stack`, { release: RELEASES.prometheus, chart: "kube-prometheus-stack", version: config.versions.kubePrometheusStack, namespace: ns, values: kpsValues, timeout: 900 }, { ...child, dependsOn: [...objstoreSecrets, amConfig] });
 
     const lokiVals = pulumi.all([identity("loki"), args.lokiStorage]).apply(([id, storage]) =>
       lokiValues({
@@ -137,9 +165,10 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
         retention: { logs: config.retention.logs },
         identity: { serviceAccountName: SERVICE_ACCOUNTS.loki, ...id },
         gateway: { htpasswdSecret: SPOKE_SECRETS.lokiHtpasswd, tlsSecret: SPOKE_SECRETS.lokiGatewayTls },
+        ...(lokiCredentials !== undefined ? { credentialsSecret: SPOKE_SECRETS.lokiS3Credentials } : {}),
       }),
     );
-    const loki = chartRelease(`${name}-loki`, { release: RELEASES.loki, chart: "loki", version: config.versions.loki, namespace: ns, values: lokiVals, timeout: 900 }, { ...child, dependsOn: [htpasswd, kps] });
+    const loki = chartRelease(`${name}-loki`, { release: RELEASES.loki, chart: "loki", version: config.versions.loki, namespace: ns, values: lokiVals, timeout: 900 }, { ...child, dependsOn: [htpasswd, kps, ...(lokiCredentials !== undefined ? [lokiCredentials] : [])] });
 
     chartRelease(`${name}-alloy`, {
       release: RELEASES.alloy,
@@ -149,7 +178,7 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
       values: alloyValues({ profile: config.profile, labels: externalLabels(config), lokiPushUrl: lokiPushUrl(ns, config.loki.mode) }),
     }, { ...child, dependsOn: [loki, kps] });
 
-    const objstoreVolume: ThanosVolume = { name: "objstore", mountPath: "/etc/thanos/objstore", kind: "secret", secretName: SPOKE_SECRETS.objstore };
+    const objstoreVolume = (user: "compactor" | "store"): ThanosVolume => ({ name: "objstore", mountPath: "/etc/thanos/objstore", kind: "secret", secretName: objstoreSecretName(user) });
     const common = { namespace: ns, image, labels: k8sLabels(config, "thanos"), serviceAccountName: "" };
     // Scraped by the spoke's Prometheus, so the pipeline-alive rules on these components can fire;
     // the ServiceMonitors wait for the release that installs the Prometheus Operator CRDs.
@@ -167,14 +196,14 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
         podLabels: {},
         serviceAccountName: SERVICE_ACCOUNTS.compactor,
         resources: containerResources(config.profile, "thanos-compact"),
-        volumes: [objstoreVolume, { name: "data", mountPath: PATHS.data, kind: "claim", size: compactorDisk }],
+        volumes: [objstoreVolume("compactor"), { name: "data", mountPath: PATHS.data, kind: "claim", size: compactorDisk }],
         grpc: false,
         configHash: hash(compactorArgs.join(" ")),
       },
       serviceAccountAnnotations: identity("compactor").apply((i) => i.annotations),
       podLabels: identity("compactor").apply((i) => i.podLabels),
       monitoring,
-    }, { ...child, dependsOn: [objstore] });
+    }, { ...child, dependsOn: objstoreSecrets });
 
     const storeReplicas = config.profile === "large" ? 2 : 1;
     if (spokeQuery) {
@@ -191,7 +220,7 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
           serviceAccountName: SERVICE_ACCOUNTS.store,
           resources: containerResources(config.profile, "thanos-store"),
           volumes: [
-            objstoreVolume,
+            objstoreVolume("store"),
             { name: "tls", mountPath: PATHS.grpcTls, kind: "secret", secretName: SPOKE_SECRETS.internalServerTls },
             { name: "data", mountPath: PATHS.data, kind: "memory", sizeLimit: { small: "1Gi", medium: "2Gi", large: "4Gi" }[config.profile] },
           ],
@@ -203,7 +232,7 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
         serviceAccountAnnotations: identity("store").apply((i) => i.annotations),
         podLabels: identity("store").apply((i) => i.podLabels),
         monitoring,
-      }, { ...child, dependsOn: [objstore] });
+      }, { ...child, dependsOn: objstoreSecrets });
     }
 
     const endpoints = renderEndpointConfig(spokeQueryEndpoints(ns, spokeQuery), { defaultTls: spokeInternalTls(ns) });

@@ -6,7 +6,7 @@
  * configuration and every TLS key are references to Secrets the caller creates.
  */
 import { prometheusAdditionalAlertmanager, prometheusSecretFiles } from "../../alerting";
-import type { Profile, Retention } from "../../config";
+import type { Cloud, Profile, Retention } from "../../config";
 import { HUB_ALERTMANAGER, RELEASES } from "../../endpoints";
 import { PATHS, REPLICA_LABEL } from "../../thanos/args";
 import { containerResources, spokeReplicas } from "../resources";
@@ -45,16 +45,17 @@ export const PROMETHEUS_MONITOR_LABELS = { release: RELEASES.prometheus } as con
  *   metrics address is changed only by patching the add-on's ConfigMap);
  * - gcp: GKE Dataplane V2 (Cilium) runs no kube-proxy at all, and GKE Autopilot always uses it;
  * - azure: AKS binds the metrics to localhost (Azure/AKS#1395, #3946), and Azure CNI powered
- *   by Cilium runs no kube-proxy.
+ *   by Cilium runs no kube-proxy;
+ * - s3: a cluster the operator runs (kubeadm, CCE, SKE) keeps kube-proxy's default address above.
  * With it off, kube-prometheus-stack renders neither the kube-proxy ServiceMonitor nor the
  * KubeProxyDown rule (templates/prometheus/rules-1.14/kubernetes-system-kube-proxy.yaml is
  * conditional on `.Values.kubeProxy.enabled`), so nothing pages for a component that is absent
  * or unreachable by design.
  */
-export const KUBE_PROXY_SCRAPEABLE_BY_DEFAULT: Readonly<Record<"aws" | "gcp" | "azure", boolean>> = { aws: false, gcp: false, azure: false };
+export const KUBE_PROXY_SCRAPEABLE_BY_DEFAULT: Readonly<Record<Cloud, boolean>> = { aws: false, gcp: false, azure: false, s3: false };
 
 /** Whether a spoke scrapes kube-proxy (and alerts KubeProxyDown): its setting, else its cloud's default. */
-export function kubeProxyScraped(p: { cloud: "aws" | "gcp" | "azure"; kubeProxy?: boolean }): boolean {
+export function kubeProxyScraped(p: { cloud: Cloud; kubeProxy?: boolean }): boolean {
   return p.kubeProxy ?? KUBE_PROXY_SCRAPEABLE_BY_DEFAULT[p.cloud];
 }
 

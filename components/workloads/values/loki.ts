@@ -33,6 +33,12 @@ export const LOKI_FREE_FORM_PATHS = ["loki.limits_config"] as const;
  */
 export const LOKI_COMMENTED_KEYS: HelmValues = { loki: { storage: { bucketNames: { chunks: "", ruler: "" } } } };
 
+/** Environment variables Loki expands in its configuration for an S3 key (`-config.expand-env=true`). */
+export const LOKI_S3_KEY_ENV = { accessKey: "LOKI_S3_ACCESS_KEY_ID", secretKey: "LOKI_S3_SECRET_ACCESS_KEY" } as const;
+
+/** A reference Loki expands from its environment (`-config.expand-env=true`): never a key itself. */
+const envReference = z.string().regex(/^\$\{[A-Z][A-Z0-9_]*\}$/, { error: "expected an environment reference like ${LOKI_S3_ACCESS_KEY_ID}: keys never enter the Helm values" });
+
 const s3Storage = z.strictObject({
   region: z.string().min(1),
   /** Regional endpoint, e.g. `s3.eu-central-1.amazonaws.com` (keeps traffic on the S3 gateway endpoint). */
@@ -40,6 +46,9 @@ const s3Storage = z.strictObject({
   s3ForcePathStyle: z.boolean().optional(),
   insecure: z.literal(false).optional(),
   disable_dualstack: z.boolean().optional(),
+  /** S3-compatible services (cloud s3): Loki's own key, referenced from its environment. */
+  accessKeyId: envReference.optional(),
+  secretAccessKey: envReference.optional(),
 });
 const gcsStorage = z.strictObject({
   chunkBufferSize: z.int().min(0).optional(),
@@ -90,6 +99,11 @@ export interface LokiParams {
   };
   /** Size of the per-replica volume (WAL, index cache); defaults by profile. */
   volumeSize?: string;
+  /**
+   * A Secret whose keys become Loki's environment, for the references in `storage` (cloud s3:
+   * Loki's own access key). Loki expands them with `-config.expand-env=true`.
+   */
+  credentialsSecret?: string;
 }
 
 const VOLUME_SIZE: Record<Profile, string> = { small: "10Gi", medium: "30Gi", large: "100Gi" };
@@ -140,6 +154,8 @@ function hours(d: string): string {
  */
 export function lokiValues(p: LokiParams): HelmValues {
   const storage = lokiStorageSchema.parse(p.storage);
+  if (storage.type === "s3" && (storage.s3.accessKeyId !== undefined || storage.s3.secretAccessKey !== undefined) && p.credentialsSecret === undefined)
+    throw new Error("loki storage references its key from the environment, but no credentialsSecret provides it");
   const r = spokeReplicas(p.profile, p.mode);
   const scalable = p.mode === "simple-scalable";
   const size = p.volumeSize ?? VOLUME_SIZE[p.profile];
@@ -173,6 +189,10 @@ export function lokiValues(p: LokiParams): HelmValues {
       // Nothing about the spoke leaves it: no usage reports to grafana.com.
       analytics: { reporting_enabled: false },
     },
+    // The chart's documented way to keep credentials out of its config: environment references
+    // filled from a Secret (values.yaml, loki.configStorageType; templates/_pod.tpl concatenates
+    // defaults.extraArgs and defaults.extraEnvFrom into every Loki pod).
+    ...(p.credentialsSecret !== undefined ? { defaults: { extraArgs: ["-config.expand-env=true"], extraEnvFrom: [{ secretRef: { name: p.credentialsSecret } }] } } : {}),
     minio: { enabled: false },
     chunksCache: { enabled: false },
     resultsCache: { enabled: false },
