@@ -77,8 +77,9 @@ export function releaseTags(moduleDir: string, tool: UpstreamTool): string[] {
  * for versitygw), so each binary reports its pinned version as its release build would.
  */
 export function versionLdflags(tool: UpstreamTool): string {
-  for (const v of tool.versionVars) if (!/^[^\s=]+\.[A-Za-z_]\w*=\S+$/.test(v)) throw new Error(`${tool.module}: versionVars entry ${JSON.stringify(v)} is not importpath.name=value`);
-  return ["-s", "-w", ...tool.versionVars.map((v) => `-X ${v}`)].join(" ");
+  const vars = tool.versionVars(tool.version, tool.moduleVersion);
+  for (const v of vars) if (!/^[^\s=]+\.[A-Za-z_]\w*=\S+$/.test(v)) throw new Error(`${tool.module}: versionVars entry ${JSON.stringify(v)} is not importpath.name=value`);
+  return ["-s", "-w", ...vars.map((v) => `-X ${v}`)].join(" ");
 }
 
 function build(tool: UpstreamTool): void {

@@ -93,7 +93,7 @@ describe("the tools script", () => {
     assert.equal(versionLdflags(toolModule("promtool")), `-s -w -X ${promu}.Version=3.14.0 -X ${promu}.Revision=v0.314.0 -X ${promu}.Branch=module -X ${promu}.BuildUser=sovereign-tools`);
     assert.equal(versionLdflags(toolModule("helm")), "-s -w -X helm.sh/helm/v3/internal/version.version=v3.22.0");
     assert.equal(versionLdflags(toolModule("versitygw")), "-s -w -X main.Version=v1.8.0 -X main.Build=v1.8.0");
-    assert.throws(() => versionLdflags({ ...toolModule("helm"), versionVars: ["version=v1"] }), /is not importpath.name=value/);
+    assert.throws(() => versionLdflags({ ...toolModule("helm"), versionVars: () => ["version=v1"] }), /is not importpath.name=value/);
   });
 
   it("built every pinned binary, each reporting its pinned version", { skip: missing }, () => {
@@ -134,7 +134,7 @@ describe("the tools script", () => {
     try {
       const info = JSON.parse(execFileSync("go", ["mod", "download", "-json", `${t.module}@${t.moduleVersion}`], { cwd: scratch, encoding: "utf8" })) as { Dir: string };
       const makefile = readFileSync(join(info.Dir, "Makefile"), "utf8");
-      for (const v of t.versionVars) assert.ok(makefile.includes(`-X=${v.slice(0, v.indexOf("=") + 1)}`), `Makefile sets ${v}`);
+      for (const v of t.versionVars(t.version, t.moduleVersion)) assert.ok(makefile.includes(`-X=${v.slice(0, v.indexOf("=") + 1)}`), `Makefile sets ${v}`);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }

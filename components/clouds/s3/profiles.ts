@@ -35,10 +35,6 @@ export interface S3ProfileSpec {
   /** Default bucket encryption with service-managed keys (PutBucketEncryption AES256). */
   sse: Capability;
   publicAccessBlock: Capability;
-  /** Bucket tags (PutBucketTagging). */
-  tagging: Capability;
-  /** The service verifies Content-MD5 on uploads. */
-  contentMd5: Capability;
   /** How the bucket policy names identities, and what a principal of this service looks like. */
   principalFormat: { pattern: RegExp; example: string; source: string };
   /** The `Principal` element for these identities. */
@@ -70,14 +66,18 @@ const IONOS = {
   policy: "https://docs.ionos.com/cloud/storage-and-backup/ionos-object-storage/settings/bucket-policy/examples",
 } as const;
 const CEPH = {
-  policy: "https://docs.ceph.com/en/squid/radosgw/bucketpolicy/",
-  s3: "https://docs.ceph.com/en/squid/radosgw/s3/",
-  encryption: "https://docs.ceph.com/en/squid/radosgw/encryption/",
+  policy: "https://docs.ceph.com/en/latest/radosgw/bucketpolicy/",
+  s3: "https://docs.ceph.com/en/tentacle/radosgw/s3/",
+  /** IBM Storage Ceph (downstream), "S3 bucket operations": lifecycle actions and public access block. */
+  bucketOps: "https://www.ibm.com/docs/en/SSEG27_8.0/developer/S3-bucket-operations.html",
+  objectLock: "https://www.ibm.com/docs/en/storage-ceph/9.9.1?topic=operations-s3-put-object-lock",
+  encryption: "https://docs.ceph.com/en/quincy/radosgw/encryption/",
 } as const;
 const MINIO = {
   compat: "https://min.io/docs/minio/linux/reference/s3-api-compatibility.html",
   bucketPolicy: "minio/minio#10578 (maintainers: bucket policies are meant for anonymous users; user-level policies are mc admin policy)",
-  sse: "https://min.io/docs/minio/linux/administration/server-side-encryption/server-side-encryption-sse-s3.html",
+  sse: "https://docs.min.io/community/minio-object-store/administration/server-side-encryption/server-side-encryption-sse-s3.html",
+  ilm: "https://min.io/docs/minio/linux/reference/minio-mc/mc-ilm-rule-add.html",
 } as const;
 
 /** Why no lifecycle resource is created on any S3-compatible service. */
@@ -103,8 +103,6 @@ export const S3_PROFILE_SPECS: Readonly<Record<S3Profile, S3ProfileSpec>> = {
     lifecycleAbortMultipart: yes(OTC.lifecycle),
     sse: no(OTC.encryption, "PutBucketEncryption accepts only aws:kms with an OTC KMS key; SSE-S3 (AES256) is not supported"),
     publicAccessBlock: no(OTC.compat, "not in the S3 compatibility table; buckets are created private and no statement allows the anonymous principal"),
-    tagging: no(OTC.compat, "not assumed"),
-    contentMd5: yes(OTC.compat),
     principalFormat: { pattern: /^arn:aws:iam::[0-9a-f]{32}:user\/[0-9A-Za-z._-]+$/, example: "arn:aws:iam::219d520ceac84c5a98b237431a2cf4c2:user/b2ea8a1a4c1f4c7e8d4f4a1a2b3c4d5e", source: OTC.policy },
     principal: awsPrincipal,
     resource: arnResource,
@@ -123,8 +121,6 @@ export const S3_PROFILE_SPECS: Readonly<Record<S3Profile, S3ProfileSpec>> = {
     lifecycleAbortMultipart: no(STACKIT.faq, "not documented; not assumed"),
     sse: no(STACKIT.faq, "not documented; not assumed"),
     publicAccessBlock: no(STACKIT.faq, "not documented; no statement allows the anonymous principal"),
-    tagging: no(STACKIT.faq, "not assumed"),
-    contentMd5: no(STACKIT.faq, "not assumed"),
     principalFormat: { pattern: /^urn:sgws:identity::[0-9]+:group\/[0-9A-Za-z-]+$/, example: "urn:sgws:identity::12345678901234567890:group/5b5c3e2a-0b3c-4c1e-9c3d-1a2b3c4d5e6f", source: STACKIT.groups },
     principal: awsPrincipal,
     resource: (path) => `urn:sgws:s3:::${path}`,
@@ -143,8 +139,6 @@ export const S3_PROFILE_SPECS: Readonly<Record<S3Profile, S3ProfileSpec>> = {
     lifecycleAbortMultipart: yes(IONOS.api),
     sse: yes(IONOS.api, "AES256 only"),
     publicAccessBlock: yes(IONOS.api),
-    tagging: no(IONOS.api, "not assumed"),
-    contentMd5: yes(IONOS.api),
     principalFormat: { pattern: /^arn:aws:iam:::user\/[0-9]+:[0-9a-f-]{36}$/, example: "arn:aws:iam:::user/31000000:9acd8251-3ba2-4c9a-a8a5-1f0b5c6d7e8f", source: IONOS.policy },
     principal: awsPrincipal,
     resource: arnResource,
@@ -158,14 +152,12 @@ export const S3_PROFILE_SPECS: Readonly<Record<S3Profile, S3ProfileSpec>> = {
     sourceIp: yes(CEPH.policy, "behind a proxy the gateway must be told the client address (rgw_remote_addr_param)"),
     secureTransport: yes(CEPH.policy),
     versioning: yes(CEPH.s3),
-    objectLock: yes(CEPH.s3, "only at bucket creation"),
-    lifecycleExpiration: yes(CEPH.s3),
-    lifecycleNoncurrent: yes(CEPH.s3),
-    lifecycleAbortMultipart: yes(CEPH.s3),
+    objectLock: yes(CEPH.objectLock, "only at bucket creation"),
+    lifecycleExpiration: yes(CEPH.bucketOps),
+    lifecycleNoncurrent: yes(CEPH.bucketOps),
+    lifecycleAbortMultipart: yes(CEPH.bucketOps),
     sse: no(CEPH.encryption, "SSE-S3 needs a Vault backend configured in the gateway; not assumed"),
-    publicAccessBlock: yes(CEPH.s3),
-    tagging: no(CEPH.s3, "not assumed"),
-    contentMd5: yes(CEPH.s3),
+    publicAccessBlock: yes(CEPH.bucketOps),
     principalFormat: { pattern: /^arn:aws:iam::[0-9A-Za-z_-]*:user\/[0-9A-Za-z._$:-]+$/, example: "arn:aws:iam:::user/observability-sidecar", source: CEPH.policy },
     principal: awsPrincipal,
     resource: arnResource,
@@ -180,12 +172,10 @@ export const S3_PROFILE_SPECS: Readonly<Record<S3Profile, S3ProfileSpec>> = {
     versioning: yes(MINIO.compat),
     objectLock: yes(MINIO.compat),
     lifecycleExpiration: yes(MINIO.compat),
-    lifecycleNoncurrent: yes(MINIO.compat),
+    lifecycleNoncurrent: yes(MINIO.ilm, "--noncurrent-expire-days"),
     lifecycleAbortMultipart: no(MINIO.compat, "the AbortIncompleteMultipartUpload lifecycle action is not supported"),
     sse: no(MINIO.sse, "SSE-S3 needs KES and an external KMS on the server; not assumed"),
     publicAccessBlock: no(MINIO.compat, "Get/Put/DeletePublicAccessBlock are unsupported; buckets are private unless an anonymous policy is set"),
-    tagging: no(MINIO.compat, "not assumed"),
-    contentMd5: yes(MINIO.compat),
     principalFormat: { pattern: /^[A-Za-z0-9._@+=,-]{3,128}$/, example: "observability-sidecar", source: MINIO.bucketPolicy },
     principal: awsPrincipal,
     resource: arnResource,
@@ -204,8 +194,6 @@ export const S3_PROFILE_SPECS: Readonly<Record<S3Profile, S3ProfileSpec>> = {
     lifecycleAbortMultipart: no(UNKNOWN_SERVICE),
     sse: no(UNKNOWN_SERVICE),
     publicAccessBlock: no(UNKNOWN_SERVICE),
-    tagging: no(UNKNOWN_SERVICE),
-    contentMd5: no(UNKNOWN_SERVICE),
     principalFormat: { pattern: /^\S+$/, example: "observability-sidecar", source: UNKNOWN_SERVICE },
     principal: awsPrincipal,
     resource: arnResource,
@@ -272,5 +260,7 @@ export function s3GuaranteeTable(): string {
     });
     return `| ${g.what} | ${cells.join(" | ")} |`;
   });
+  // Not a guarantee: Thanos' and Loki's compactors delete and rewrite objects, so no lock is applied.
+  rows.push(`| object lock available (optional, S3.15; not applied: the compactors delete) | ${specs.map((spec) => `${spec.objectLock.supported ? "yes" : "no"}: ${spec.objectLock.note !== undefined ? `${spec.objectLock.note} ` : ""}(${spec.objectLock.source})`).join(" | ")} |`);
   return [`| guarantee | ${specs.map((s) => `${s.id} (${s.title})`).join(" | ")} |`, `|---|${specs.map(() => "---").join("|")}|`, ...rows].join("\n");
 }

@@ -12,13 +12,12 @@ import type { S3ProfileSpec } from "./profiles";
 
 /**
  * A bucket policy statement in the S3 policy language. `Principal` is the anonymous `*`, or
- * identities under `AWS` (ARNs or, on some services, user names or access key ids) or under `ID`
- * (Open Telekom Cloud OBS: `domain/<account>:user/<user>`).
+ * identities under `AWS`: ARNs, URNs (STACKIT) or, on some services, user names or access key ids.
  */
 export interface S3PolicyStatement {
   Sid: string;
   Effect: "Allow" | "Deny";
-  Principal: "*" | { AWS: string | string[] } | { ID: string | string[] };
+  Principal: "*" | { AWS: string | string[] };
   Action: string | string[];
   Resource: string[];
   Condition?: PolicyCondition;
@@ -207,10 +206,10 @@ export function endpointHost(url: string): string {
  * Thanos objstore config (`type: S3`, thanos-io/objstore providers/s3) for a bucket on an
  * S3-compatible service, with one identity's static key. `insecure: false`: https only.
  * `bucket_lookup_type` follows the profile's addressing (`path` or `virtual-hosted`), never
- * `auto`, whose guess differs between services. `send_content_md5` stays on where the service
- * verifies it (a corrupted upload is refused); `disable_dualstack` has no meaning off AWS.
+ * `auto`, whose guess differs between services. `send_content_md5` keeps Thanos' default (on: a
+ * service that checks Content-MD5 refuses a corrupted upload); `disable_dualstack` has no meaning off AWS.
  */
-export function renderS3CompatibleObjstore(args: { bucket: string; endpoint: S3Endpoint; credentials: { accessKey: string; secretKey: string }; sendContentMd5: boolean }): string {
+export function renderS3CompatibleObjstore(args: { bucket: string; endpoint: S3Endpoint; credentials: { accessKey: string; secretKey: string } }): string {
   return stringify({
     type: "S3",
     config: {
@@ -221,7 +220,7 @@ export function renderS3CompatibleObjstore(args: { bucket: string; endpoint: S3E
       secret_key: args.credentials.secretKey,
       insecure: false,
       bucket_lookup_type: args.endpoint.addressing === "path" ? "path" : "virtual-hosted",
-      send_content_md5: args.sendContentMd5,
+      send_content_md5: true,
     },
   });
 }

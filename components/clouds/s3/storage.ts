@@ -67,7 +67,6 @@ export class S3CompatibleStorage extends pulumi.ComponentResource implements Sto
           bucket: bucketName,
           // Never empty a telemetry bucket to delete it.
           forceDestroy: false,
-          ...(profile.tagging.supported ? { tags: { ...ctx.labels, "data-class": role } } : {}),
         }, dataStore);
         bucketId = bucket.bucket;
       }
@@ -136,7 +135,7 @@ export class S3CompatibleStorage extends pulumi.ComponentResource implements Sto
     const objstore = (user: Exclude<BucketUser, "loki"> | "reader", credential: S3Credential | undefined): pulumi.Output<string> => {
       if (credential === undefined) throw new Error(`stack ${ctx.stack}: objectStorage.credentials.${user} is required`);
       return pulumi.secret(
-        this.metricsBucket.apply((bucket) => renderS3CompatibleObjstore({ bucket, endpoint, credentials: { accessKey: credential.accessKey, secretKey: credential.secretKey }, sendContentMd5: profile.contentMd5.supported })),
+        this.metricsBucket.apply((bucket) => renderS3CompatibleObjstore({ bucket, endpoint, credentials: { accessKey: credential.accessKey, secretKey: credential.secretKey } })),
       );
     };
     this.objstoreFor = {};
