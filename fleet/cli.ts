@@ -12,7 +12,7 @@ import { executeOnboard, lineDiff, planOnboard } from "./onboard";
 import { type FleetOptions, CONTRACT_OUTPUT, SPOKES_ENV, driftFleet, loadFleet, planFleet, runFleet } from "./orchestrator";
 import { type Sink, createReporter, outputMode, pipeSafeSink, renderDriftJson, renderDriftTable, renderPlan } from "./output";
 import { type DoctorProbes, doctorExitCode, realProbes, renderDoctor, runDoctor } from "./doctor";
-import { type SecretPrompt, missingCount, parseFromFile, renderSecretStatus, secretStatus, setSecrets, terminalPrompt } from "./secrets";
+import { type SecretPrompt, missingCount, parseFromFile, renderSecretStatus, secretStatus, setCommand, setSecrets, terminalPrompt } from "./secrets";
 import type { StackOperation, StackRunner } from "./runner";
 
 /** What the CLI needs from its surroundings; tests pass fakes. */
@@ -38,6 +38,25 @@ interface CommonFlags {
   backend?: string;
   passphraseFile?: string;
   secretsProvider?: string;
+}
+
+/** The flags of `fleet onboard`. */
+interface OnboardFlags {
+  cloud: string;
+  region: string;
+  environment?: string;
+  hub?: string;
+  values?: string;
+  set: string[];
+  kubeconfigFile?: string;
+  clusterName?: string;
+  cidrs?: string[];
+  profile?: string;
+  endpoint?: string;
+  egressIps?: string[];
+  principal: string[];
+  lbAnnotation: string[];
+  storageSourceCidrs?: string[];
 }
 
 const DEFAULT_PROJECT = resolve(__dirname, "..");
@@ -153,14 +172,22 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
   });
 
   common(program.command("onboard").argument("<stack>", "name of the new spoke stack, like prod-02").description("add a spoke: write Pulumi.<stack>.yaml, list it in the hub, deploy the spoke and the hub"), false)
-    .requiredOption("--cloud <cloud>", "aws, gcp or azure")
-    .requiredOption("--region <region>", "region of the cloud, like eu-central-1")
+    .requiredOption("--cloud <cloud>", "aws, gcp, azure, or s3 (an S3-compatible service: needs --profile)")
+    .requiredOption("--region <region>", "region of the cloud, like eu-central-1; on s3 the profile's region (eu-de) or, on premises, <country>-<site> (de-fra1)")
     .option("--environment <env>", "dev, test, stag or prod (default: the stack name's prefix, dev-02 is dev)")
     .option("--hub <stack>", "the hub stack (default: the project's only hub)")
     .option("--values <file>", "YAML with config values (cluster, network, alerting, ...)")
     .option("--set <key.path=value>", "one config value, repeatable (cluster.name=prod-02-gke)", collect, [])
     .option("--kubeconfig-file <file>", "kubeconfig of the spoke's cluster, stored as a secret")
-    .action(async (stack: string, flags: CommonFlags & { cloud: string; region: string; environment?: string; hub?: string; values?: string; set: string[]; kubeconfigFile?: string }) => {
+    .option("--cluster-name <name>", "cluster.name: the existing cluster's name (required on s3)")
+    .option("--cidrs <a,b>", "network.cidrs: CIDR blocks of the cluster's nodes and pods (required on s3)", stackList)
+    .option("--profile <profile>", "s3 only, required there: otc, stackit, ionos (public) or ceph, minio, generic (on premises)")
+    .option("--endpoint <url>", "s3 only: https origin of the S3 API (default for otc, stackit, ionos: the region's documented endpoint; required otherwise)")
+    .option("--egress-ips <a,b>", "s3 only, required there: the cluster's egress addresses (adopted)", stackList)
+    .option("--principal <identity=principal>", "s3 only, repeatable: how the bucket policies name sidecar, compactor, loki and reader (or store with queryPath spoke-query), in the profile's format", collect, [])
+    .option("--lb-annotation <key=value>", "s3 only, repeatable: annotation of the public LoadBalancer Services (kubernetes.io/elb.id=<id>)", collect, [])
+    .option("--storage-source-cidrs <a,b>", "s3 only: where the service sees the spoke's requests, when not from the egress addresses", stackList)
+    .action(async (stack: string, flags: CommonFlags & OnboardFlags) => {
       const dir = resolve(flags.projectDir);
       const read = (file: string, what: string): string => {
         try {
@@ -178,17 +205,26 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
         values: flags.values !== undefined ? (parse(read(flags.values, "--values")) as Record<string, unknown>) : undefined,
         sets: flags.set,
         kubeconfig: flags.kubeconfigFile !== undefined ? read(flags.kubeconfigFile, "--kubeconfig-file") : undefined,
+        clusterName: flags.clusterName,
+        cidrs: flags.cidrs,
+        s3Profile: flags.profile,
+        endpoint: flags.endpoint,
+        egressIps: flags.egressIps,
+        principals: flags.principal,
+        lbAnnotations: flags.lbAnnotation,
+        storageSourceCidrs: flags.storageSourceCidrs,
       });
       const opts = fleetOpts(flags);
       if (flags.dryRun) {
         const waves = planFleet("up", { hub: { name: plan.hub, role: "hub", cloud: "", region: "", spokes: [] }, spokes: [{ name: stack, role: "spoke", cloud: flags.cloud, region: flags.region, spokes: [] }] }, opts).filter((w) => w.wave !== 1);
         if (flags.json) {
-          out(JSON.stringify({ type: "onboard-plan", stack, hub: plan.hub, stackFile: plan.stackFileCurrent ? null : { path: plan.stackPath, text: plan.stackText }, secrets: plan.secrets.map((s) => s.key), hubDiff: plan.hubCurrent ? null : lineDiff(plan.hubTextBefore, plan.hubTextAfter, plan.hubPath), waves }));
+          out(JSON.stringify({ type: "onboard-plan", stack, hub: plan.hub, stackFile: plan.stackFileCurrent ? null : { path: plan.stackPath, text: plan.stackText }, secrets: plan.secrets.map((s) => s.key), missingSecrets: plan.missingSecrets, hubDiff: plan.hubCurrent ? null : lineDiff(plan.hubTextBefore, plan.hubTextAfter, plan.hubPath), waves }));
           return;
         }
         out(`fleet onboard ${stack}: dry run, nothing is written or executed`);
         out(plan.stackFileCurrent ? `${plan.stackPath}: already as requested` : `would write ${plan.stackPath}:\n${plan.stackText}`);
         if (plan.secrets.length > 0) out(`would set secrets through the Automation API: ${plan.secrets.map((s) => s.key).join(", ")}`);
+        if (plan.missingSecrets.length > 0) out(`secrets to set before ${stack} is deployed (npm run fleet -- secrets --stacks ${stack} --prompt; the waves below wait for them): ${plan.missingSecrets.join(", ")}`);
         out(plan.hubCurrent ? `${plan.hubPath}: already lists ${stack}` : `would change ${plan.hubPath}:\n${lineDiff(plan.hubTextBefore, plan.hubTextAfter, plan.hubPath)}`);
         out(renderPlan("up", waves));
         out(`(skipped entirely when ${stack} already has a ${CONTRACT_OUTPUT} output and nothing above changes)`);
@@ -203,6 +239,14 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
         return;
       }
       for (const w of outcome.written) reporter.info(`wrote ${w}`);
+      if (outcome.missingSecrets.length > 0) {
+        // Not deployed: like fleet secrets and fleet doctor, a missing secret is exit 3.
+        err(`fleet: ${stack} is not deployed: ${outcome.missingSecrets.length} secret(s) missing:`);
+        for (const k of outcome.missingSecrets) err(`  MISSING  ${k}: ${setCommand(stack, k)}`);
+        err(`Set them (npm run fleet -- secrets --stacks ${stack} --prompt), then run npm run fleet -- up --stacks ${stack},${plan.hub}`);
+        exitCode = EXIT.USAGE;
+        return;
+      }
       exitCode = outcome.result?.exitCode ?? EXIT.OK;
       for (const f of outcome.result?.outcomes.filter((o) => o.status === "failed") ?? []) err(`error: stack ${f.stack}, step ${f.step ?? "up"}: ${f.error ?? "failed"}`);
     });

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 import { type Cloud, CLOUDS } from "../components/config/regions";
-import { secretLeaves } from "../components/config/schema";
+import { neededSecretLeaves } from "../components/config/schema";
 import { readStackFile } from "../components/config/stackfile";
 import { type BackendInput, PULUMI_INSTALL, backendUrlOf, resolveBackend } from "./automation";
 import { EXIT, type ExitCode, FleetError } from "./exit-codes";
@@ -288,7 +288,7 @@ export async function runDoctor(
     // a stack's config, secure values included, in Pulumi.<stack>.yaml).
     for (const s of stacks) {
       const file = readStackFile(projectDir, s.name);
-      const needed = secretLeaves(file.values.role, file.values.cloud).map((l) => `observability:${l}`);
+      const needed = neededSecretLeaves(file.values).map((l) => `observability:${l}`);
       const missing = needed.filter((k) => !file.setSecrets.includes(k));
       if (missing.length === 0) add({ check: "secrets", stack: s.name, ok: true, detail: `all ${needed.length} secrets set in Pulumi.${s.name}.yaml (not decrypted: needs the checks above)` });
       for (const m of missing) add({ check: "secrets", stack: s.name, ok: false, detail: `${m} is not set in Pulumi.${s.name}.yaml`, fix: setCommand(s.name, m) });

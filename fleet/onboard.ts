@@ -6,11 +6,13 @@
  * edited as a YAML document so its comments survive.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { isDeepStrictEqual } from "node:util";
 import { type Document, isMap, isSeq, parse, parseDocument, stringify } from "yaml";
-import { CLOUDS, type Cloud, isRegionOf, zonesOf, REGIONS } from "../components/config/regions";
-import { ENVIRONMENTS, SECRET_KEYS, cloudName, validateStackConfig } from "../components/config/schema";
-import { knownStacks, readStackFile, stackFilePath } from "../components/config/stackfile";
+import { s3Profile } from "../components/clouds/s3/profiles";
+import { CLOUDS, type Cloud, PUBLIC_S3_PROFILES, S3_DEFAULT_ENDPOINTS, S3_PROFILES, S3_PUBLIC_REGIONS, isRegionOf, onPremCountry, zonesOf, REGIONS } from "../components/config/regions";
+import { ENVIRONMENTS, SECRET_KEYS, cloudName, neededSecretLeaves, secretLeaves, validateStackConfig } from "../components/config/schema";
+import { knownStacks, readStackFile, secretPlaceholder, stackFilePath } from "../components/config/stackfile";
 import { EXIT, FleetError } from "./exit-codes";
 import { CONTRACT_OUTPUT, type FleetOptions, type FleetResult, type RunHooks, loadFleet, runFleet } from "./orchestrator";
 import type { StackRunner } from "./runner";
@@ -32,6 +34,22 @@ export interface OnboardRequest {
   sets?: readonly string[];
   /** Contents of `--kubeconfig-file`. */
   kubeconfig?: string;
+  /** `--cluster-name`: `cluster.name` (every cloud; required on s3 unless --values/--set give it). */
+  clusterName?: string;
+  /** `--cidrs`: `network.cidrs`, the nodes' and pods' CIDR blocks (every cloud; required on s3 likewise). */
+  cidrs?: readonly string[];
+  /** `--profile` (cloud s3 only, required there): the S3-compatible service, one of {@link S3_PROFILES}. */
+  s3Profile?: string;
+  /** `--endpoint` (cloud s3 only): the service's https origin; default for a public profile's region: {@link S3_DEFAULT_ENDPOINTS}. */
+  endpoint?: string;
+  /** `--egress-ips` (cloud s3 only, required there): the adopted egress addresses. */
+  egressIps?: readonly string[];
+  /** `--principal identity=principal` (cloud s3 only), repeatable: `objectStorage.principals`. */
+  principals?: readonly string[];
+  /** `--lb-annotation key=value` (cloud s3 only), repeatable: `network.loadBalancerAnnotations`. */
+  lbAnnotations?: readonly string[];
+  /** `--storage-source-cidrs` (cloud s3 only): `network.storageSourceCidrs`. */
+  storageSourceCidrs?: readonly string[];
 }
 
 /** A secret config value to set through the Automation API. */
@@ -53,6 +71,12 @@ export interface OnboardPlan {
   stackFileCurrent: boolean;
   /** Secret values to set; empty when the stack file already holds them. */
   secrets: SecretSetting[];
+  /**
+   * Secrets the stack needs that neither the request nor the stack file holds (full keys): the
+   * object storage keys of a cloud s3 spoke, set later with `fleet secrets`. Listed in the stack
+   * file's header; the spoke is not deployed while any is missing.
+   */
+  missingSecrets: string[];
   hubTextBefore: string;
   hubTextAfter: string;
   /** True when the hub already lists the stack. */
@@ -115,7 +139,7 @@ export function applySet(values: Record<string, unknown>, assignment: string): R
 /** Key order of the example stacks, so generated files read like hand-written ones. */
 const KEY_ORDER = [
   "role", "cloud", "region", "environment", "sovereigntyZone", "profile", "namespace", "kubeconfig", "hub", "queryPath",
-  "cluster", "network", "egress", "endpoints", "retention", "encryption", "versions", "loki", "pki", "tags", "alerting",
+  "cluster", "network", "egress", "objectStorage", "endpoints", "retention", "encryption", "versions", "loki", "pki", "tags", "alerting",
 ];
 
 /** The domain the existing spokes use for endpoints (`obs.example.eu` in `thanos.dev-01.obs.example.eu`). */
@@ -153,11 +177,13 @@ export function spokeTemplate(projectDir: string, req: OnboardRequest & { enviro
     profile: prod ? "large" : "small",
     hub: { stack: hub },
     queryPath: "hub-store",
-    egress: { mode: "create", count: 2 },
+    // On s3 the egress is adopted (--egress-ips), never created.
+    ...(cloud === "s3" ? {} : { egress: { mode: "create", count: 2 } }),
     retention: prod
       ? { raw: "30d", fiveMinutes: "180d", oneHour: "2y", logs: "90d", local: "24h", noncurrentVersions: "7d" }
       : { raw: "15d", fiveMinutes: "90d", oneHour: "1y", logs: "14d", local: "12h", noncurrentVersions: "3d" },
-    encryption: { mode: prod ? "customer" : "provider" },
+    // An S3-compatible service gets no customer-managed key from this program: the schema's default (provider) says so.
+    ...(cloud === "s3" ? {} : { encryption: { mode: prod ? "customer" : "provider" } }),
     loki: { mode: prod ? "simple-scalable" : "single-binary" },
     alerting: { forwardToHub: true },
   };
@@ -167,39 +193,236 @@ export function spokeTemplate(projectDir: string, req: OnboardRequest & { enviro
   return template;
 }
 
-/** Secret leaves: the kubeconfig and every alerting webhook URL. */
-function splitSecrets(values: Record<string, unknown>): { plain: Record<string, unknown>; secrets: SecretSetting[] } {
-  const secrets: SecretSetting[] = [];
-  const plain = { ...values };
-  if (values.kubeconfig !== undefined) {
-    secrets.push({ key: `${NS}:kubeconfig`, value: String(values.kubeconfig) });
-    delete plain.kubeconfig;
+/** The value at a dotted path of nested maps, or undefined. */
+function valueAt(root: Record<string, unknown>, path: string): unknown {
+  let v: unknown = root;
+  for (const seg of path.split(".")) {
+    if (!isRecord(v)) return undefined;
+    v = v[seg];
   }
-  const strip = (v: unknown, path: string): unknown => {
-    if (!isRecord(v)) return v;
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) {
-      const p = `${path}.${k}`;
-      if (/url$/i.test(k) && typeof x === "string") secrets.push({ key: `${NS}:${p}`, value: x });
-      else {
-        const y = strip(x, p);
-        if (!isRecord(y) || Object.keys(y).length > 0) out[k] = y;
-      }
+  return v;
+}
+
+/** Sets the value at a dotted path, creating maps on the way (an existing non-map is replaced). */
+function setAt(root: Record<string, unknown>, path: string, value: unknown): void {
+  const segs = path.split(".");
+  let holder = root;
+  for (const seg of segs.slice(0, -1)) {
+    const next = holder[seg];
+    holder[seg] = isRecord(next) ? { ...next } : {};
+    holder = holder[seg] as Record<string, unknown>;
+  }
+  holder[segs[segs.length - 1]] = value;
+}
+
+/**
+ * Splits off the secret leaves of a spoke on `cloud` (`secretLeaves`: the kubeconfig, the alerting
+ * URLs and, on s3, the object storage keys); maps left empty by it are dropped.
+ */
+function splitSecrets(values: Record<string, unknown>, cloud: Cloud): { plain: Record<string, unknown>; secrets: SecretSetting[] } {
+  const secrets: SecretSetting[] = [];
+  const plain = structuredClone(values);
+  for (const leaf of secretLeaves("spoke", cloud)) {
+    const segs = leaf.split(".");
+    const chain: Record<string, unknown>[] = [plain];
+    for (const seg of segs.slice(0, -1)) {
+      const next = chain[chain.length - 1][seg];
+      if (!isRecord(next)) break;
+      chain.push(next);
     }
-    return out;
-  };
-  if (values.alerting !== undefined) plain.alerting = strip(values.alerting, "alerting");
+    if (chain.length !== segs.length) continue;
+    const last = segs[segs.length - 1];
+    const v = chain[chain.length - 1][last];
+    if (v === undefined) continue;
+    secrets.push({ key: `${NS}:${leaf}`, value: String(v) });
+    delete chain[chain.length - 1][last];
+    for (let i = chain.length - 1; i > 0 && Object.keys(chain[i]).length === 0; i--) delete chain[i - 1][segs[i - 1]];
+  }
   return { plain, secrets };
 }
 
-/** The stack file text for plain values, keys in the examples' order. */
-export function renderStackFile(stack: string, cloud: string, region: string, plain: Record<string, unknown>): string {
+// ---- cloud s3: the S3-compatible service, from flags ------------------------------------------
+
+
+/** The identities of `objectStorage.principals`. */
+const S3_IDENTITIES = ["sidecar", "compactor", "loki", "reader", "store"] as const;
+
+/** Flags that only describe a cloud s3 spoke, by request field. */
+const S3_ONLY_FLAGS = [
+  ["s3Profile", "--profile"],
+  ["endpoint", "--endpoint"],
+  ["egressIps", "--egress-ips"],
+  ["principals", "--principal"],
+  ["lbAnnotations", "--lb-annotation"],
+  ["storageSourceCidrs", "--storage-source-cidrs"],
+] as const satisfies readonly (readonly [keyof OnboardRequest, string])[];
+
+/** Refuses the s3 flags on another cloud, naming the flag and what to do instead. */
+function refuseS3Flags(req: OnboardRequest, cloud: Cloud): void {
+  if (cloud === "s3") return;
+  for (const [field, flag] of S3_ONLY_FLAGS) {
+    const v = req[field];
+    if (v === undefined || (Array.isArray(v) && v.length === 0)) continue;
+    const hint =
+      field === "s3Profile"
+        ? ` (it names the S3-compatible service: ${S3_PROFILES.join(", ")}); the sizing of a stack is --set profile=small|medium|large`
+        : `; a ${cloud} spoke takes these settings through --values <file.yaml> or --set key.path=value`;
+    throw new FleetError(`${flag} is only used with --cloud s3${hint}`, EXIT.USAGE);
+  }
+}
+
+/** `key=value` flags into a map; an empty key, a missing '=' or a key given twice is refused. */
+function keyValues(flag: string, example: string, list: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of list) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new FleetError(`${flag} ${item}: expected key=value, like ${flag} ${example}`, EXIT.USAGE);
+    const k = item.slice(0, eq);
+    if (out.has(k)) throw new FleetError(`${flag} ${k}=...: given twice; pass each key once`, EXIT.USAGE);
+    out.set(k, item.slice(eq + 1));
+  }
+  return out;
+}
+
+/** An https origin (no path, query or credentials), as `objectStorage.endpoint` must be. */
+function isHttpsOrigin(v: string): boolean {
+  if (!URL.canParse(v)) return false;
+  const u = new URL(v);
+  return u.protocol === "https:" && u.pathname === "/" && u.search === "" && u.hash === "" && u.username === "" && u.password === "";
+}
+
+/**
+ * The settings of a cloud s3 spoke from its flags, over what `--values`/`--set` gave (flags win):
+ * profile, endpoint, principals, adopted egress, cluster name and network. Each flag is checked
+ * here, so a mistake is reported with the flag that made it and its fix.
+ */
+function applyS3Flags(values: Record<string, unknown>, req: OnboardRequest, region: string): Record<string, unknown> {
+  const storage = isRecord(values.objectStorage) ? values.objectStorage : {};
+  const publicList = `${PUBLIC_S3_PROFILES.join(", ")} (public; --region ${PUBLIC_S3_PROFILES.map((p) => Object.keys(S3_PUBLIC_REGIONS[p]).join("|")).join(", ")})`;
+  const onPremList = `${S3_PROFILES.filter((p) => !PUBLIC_S3_PROFILES.some((q) => q === p)).join(", ")} (on premises; --region <country>-<site>, like de-fra1)`;
+  const profileName = req.s3Profile ?? storage.profile;
+  if (profileName === undefined) throw new FleetError(`--profile is required with --cloud s3: the S3-compatible service, one of ${publicList} or ${onPremList}`, EXIT.USAGE);
+  const profile = S3_PROFILES.find((p) => p === profileName);
+  if (profile === undefined) throw new FleetError(`--profile ${String(profileName)}: expected one of ${publicList} or ${onPremList}`, EXIT.USAGE);
+  const spec = s3Profile(profile);
+
+  const publicProfile = PUBLIC_S3_PROFILES.find((p) => p === profile);
+  const owner = PUBLIC_S3_PROFILES.find((p) => Object.prototype.hasOwnProperty.call(S3_PUBLIC_REGIONS[p], region));
+  if (publicProfile !== undefined && !Object.prototype.hasOwnProperty.call(S3_PUBLIC_REGIONS[publicProfile], region)) {
+    const fix = owner !== undefined ? `; ${region} is a region of --profile ${owner}` : onPremCountry(region) !== undefined ? `; an on-premises location takes --profile ${onPremList}` : "";
+    throw new FleetError(`--region ${region}: not a region of --profile ${profile} (${spec.title}); use --region ${Object.keys(S3_PUBLIC_REGIONS[publicProfile]).join(" or ")}${fix}`, EXIT.USAGE);
+  }
+  if (publicProfile === undefined && onPremCountry(region) === undefined) {
+    const fix = owner !== undefined ? `; ${region} is the region of the public --profile ${owner}` : "";
+    throw new FleetError(`--region ${region}: an on-premises ${profile} service is located by <country>-<site>, like --region de-fra1 (the country decides the sovereignty zone)${fix}`, EXIT.USAGE);
+  }
+
+  let endpoint = req.endpoint ?? storage.endpoint;
+  if (req.endpoint !== undefined && !isHttpsOrigin(req.endpoint)) {
+    throw new FleetError(`--endpoint ${req.endpoint}: expected the https origin of the service's S3 API, like https://rgw.example.eu (https only, no path, query or credentials)`, EXIT.USAGE);
+  }
+  if (endpoint === undefined && publicProfile !== undefined) endpoint = S3_DEFAULT_ENDPOINTS[publicProfile][region];
+  if (endpoint === undefined) {
+    throw new FleetError(`--endpoint is required with --profile ${profile}: the https origin of the ${spec.title} S3 API the cluster reaches, like --endpoint https://rgw.example.eu`, EXIT.USAGE);
+  }
+
+  // Principals: --values/--set, then the flags; each in the profile's format.
+  const given = keyValues("--principal", `sidecar=${spec.principalFormat.example}`, req.principals ?? []);
+  const fromValues = isRecord(storage.principals) ? storage.principals : {};
+  const principals: Record<string, unknown> = { ...fromValues };
+  for (const [identity, principal] of given) {
+    if (!S3_IDENTITIES.some((i) => i === identity)) {
+      throw new FleetError(`--principal ${identity}=...: unknown identity; expected sidecar, compactor, loki, and reader (queryPath hub-store) or store (queryPath spoke-query)`, EXIT.USAGE);
+    }
+    principals[identity] = principal;
+  }
+  for (const [identity, principal] of Object.entries(principals)) {
+    if (typeof principal !== "string" || spec.principalFormat.pattern.test(principal)) continue;
+    const where = given.has(identity) ? `--principal ${identity}=${principal}` : `${NS}:objectStorage.principals.${identity} (from --values/--set)`;
+    throw new FleetError(`${where}: not a principal of --profile ${profile}; its bucket policies name an identity like ${spec.principalFormat.example} (${spec.principalFormat.source})`, EXIT.USAGE);
+  }
+  const read = (values.queryPath ?? "hub-store") === "spoke-query" ? "store" : "reader";
+  const missing = ["sidecar", "compactor", "loki", read].filter((i) => principals[i] === undefined);
+  if (missing.length > 0) {
+    throw new FleetError(
+      `--principal is required for ${missing.join(", ")}: how ${spec.title}'s bucket policies name each identity, like ${missing.map((i) => `--principal ${i}=${spec.principalFormat.example}`).join(" ")}`,
+      EXIT.USAGE,
+    );
+  }
+
+  const egress = isRecord(values.egress) ? values.egress : {};
+  const adopted = req.egressIps ?? (egress.mode === "existing" && Array.isArray(egress.addresses) && egress.addresses.length > 0 ? undefined : []);
+  if (adopted !== undefined && adopted.length === 0) {
+    throw new FleetError(`--egress-ips is required with --cloud s3: the addresses the cluster's traffic leaves from (adopted, never created; the bucket policies and the hub admit them), comma-separated, like --egress-ips 80.158.10.21,80.158.10.22`, EXIT.USAGE);
+  }
+  for (const ip of adopted ?? []) {
+    if (isIP(ip) === 0) throw new FleetError(`--egress-ips: ${ip} is not an IP address; give the cluster's egress addresses, comma-separated, like --egress-ips 80.158.10.21,80.158.10.22`, EXIT.USAGE);
+  }
+  if (adopted !== undefined && new Set(adopted).size !== adopted.length) throw new FleetError(`--egress-ips: an address is given twice (${adopted.join(", ")})`, EXIT.USAGE);
+
+  const clusterName = req.clusterName ?? (isRecord(values.cluster) ? values.cluster.name : undefined);
+  if (clusterName === undefined) throw new FleetError(`--cluster-name is required with --cloud s3: the name of the Kubernetes cluster the spoke deploys into, like --cluster-name ${req.stack}-cce`, EXIT.USAGE);
+  const network = isRecord(values.network) ? values.network : {};
+  if (req.cidrs === undefined && network.cidrs === undefined) {
+    throw new FleetError(`--cidrs is required with --cloud s3: the CIDR blocks of the cluster's nodes and pods, comma-separated, like --cidrs 10.60.0.0/16`, EXIT.USAGE);
+  }
+  const annotations = keyValues("--lb-annotation", "kubernetes.io/elb.id=<id>", req.lbAnnotations ?? []);
+
+  const out = merge(values, {
+    cluster: { name: clusterName },
+    network: {
+      ...(req.cidrs !== undefined ? { cidrs: [...req.cidrs] } : {}),
+      ...(annotations.size > 0 ? { loadBalancerAnnotations: Object.fromEntries(annotations) } : {}),
+      ...(req.storageSourceCidrs !== undefined ? { storageSourceCidrs: [...req.storageSourceCidrs] } : {}),
+    },
+    objectStorage: { profile, endpoint, principals },
+  });
+  if (adopted !== undefined) out.egress = { mode: "existing", count: adopted.length, addresses: [...adopted] };
+  return out;
+}
+
+
+/** Secrets onboarding may leave for `fleet secrets`: the object storage keys (the kubeconfig and alerting URLs it sets itself). */
+function deferrable(leaf: string): boolean {
+  return leaf.startsWith("objectStorage.credentials.");
+}
+
+/** Flags behind config keys, for validation messages: `[key prefix, flag, clouds it applies to]`. */
+const FLAG_OF_KEY: readonly (readonly [string, string, "s3" | "all"])[] = [
+  ["cluster.name", "--cluster-name", "all"],
+  ["network.cidrs", "--cidrs", "all"],
+  ["network.storageSourceCidrs", "--storage-source-cidrs", "s3"],
+  ["network.loadBalancerAnnotations", "--lb-annotation", "s3"],
+  ["egress", "--egress-ips", "s3"],
+  ["objectStorage.profile", "--profile", "s3"],
+  ["objectStorage.endpoint", "--endpoint", "s3"],
+  ["objectStorage.principals", "--principal", "s3"],
+];
+
+function flagHint(key: string, cloud: Cloud): string {
+  const bare = key.startsWith(`${NS}:`) ? key.slice(NS.length + 1) : key;
+  const hit = FLAG_OF_KEY.find(([k, , c]) => (c === "all" || c === cloud) && (bare === k || bare.startsWith(`${k}.`) || bare.startsWith(`${k}[`)));
+  return hit === undefined ? "" : ` (flag ${hit[1]})`;
+}
+
+/**
+ * The stack file text for plain values, keys in the examples' order. `missing`: secrets (full
+ * keys) still to set before the first deployment, listed in the header with the command.
+ */
+export function renderStackFile(stack: string, cloud: string, region: string, plain: Record<string, unknown>, missing: readonly string[] = []): string {
   const keys = [...KEY_ORDER.filter((k) => k in plain), ...Object.keys(plain).filter((k) => !KEY_ORDER.includes(k)).sort()];
   const config = Object.fromEntries(keys.map((k) => [`${NS}:${k}`, plain[k]]));
   const header = [
     `# Spoke ${stack}: ${cloud} ${region}. Written by 'fleet onboard'.`,
-    "# Secrets (kubeconfig, alerting URLs) are set with the stack's secrets provider:",
+    `# Secrets (kubeconfig, alerting URLs${cloud === "s3" ? ", object storage keys" : ""}) are set with the stack's secrets provider:`,
     `#   pulumi config set --secret ${NS}:kubeconfig -s ${stack} < kubeconfig.yaml`,
+    ...(missing.length > 0
+      ? [
+          `# Secrets to set before the first deployment (npm run fleet -- secrets --stacks ${stack} --prompt,`,
+          `# or --from-file <key>=<file> each; npm run fleet -- secrets --stacks ${stack} lists those still missing):`,
+          ...missing.map((k) => `#   ${k}`),
+        ]
+      : []),
   ].join("\n");
   return `${header}\n${stringify({ config }, { lineWidth: 0 })}`;
 }
@@ -249,8 +472,15 @@ function findHub(projectDir: string, requested: string | undefined): string {
 export function planOnboard(projectDir: string, req: OnboardRequest): OnboardPlan {
   const cloud = CLOUDS.find((c) => c === req.cloud);
   if (cloud === undefined) throw new FleetError(`--cloud ${req.cloud}: expected one of ${CLOUDS.join(", ")}`, EXIT.USAGE);
+  refuseS3Flags(req, cloud);
   if (!isRegionOf(cloud, req.region)) {
-    throw new FleetError(`--region ${req.region}: not ${cloudName(cloud)} region known to this project; use one of: ${Object.keys(REGIONS[cloud]).join(", ")}`, EXIT.USAGE);
+    const known = Object.keys(REGIONS[cloud]).join(", ");
+    throw new FleetError(
+      cloud === "s3"
+        ? `--region ${req.region}: neither a region of a public S3-compatible service (${known}) nor an on-premises location <country>-<site>, like de-fra1`
+        : `--region ${req.region}: not ${cloudName(cloud)} region known to this project; use one of: ${known}`,
+      EXIT.USAGE,
+    );
   }
   const environment = req.environment ?? inferEnvironment(req.stack);
   if (environment === undefined) {
@@ -266,40 +496,49 @@ export function planOnboard(projectDir: string, req: OnboardRequest): OnboardPla
   let values = merge(spokeTemplate(projectDir, { ...req, environment }, cloud, hub), normalizeValues(req.values));
   for (const s of req.sets ?? []) values = applySet(values, s);
   if (req.kubeconfig !== undefined) values.kubeconfig = req.kubeconfig;
+  if (cloud === "s3") values = applyS3Flags(values, req, req.region);
+  else {
+    if (req.clusterName !== undefined) setAt(values, "cluster.name", req.clusterName);
+    if (req.cidrs !== undefined) setAt(values, "network.cidrs", [...req.cidrs]);
+  }
   // The request's identity flags win over anything in --values/--set.
   Object.assign(values, { role: "spoke", cloud, region: req.region, environment, hub: { stack: hub } });
 
   const stackPath = stackFilePath(projectDir, req.stack);
   const existing = existsSync(stackPath) ? readStackFile(projectDir, req.stack) : undefined;
-  const { plain, secrets } = splitSecrets(values);
+  const { plain, secrets } = splitSecrets(values, cloud);
   // An existing file holds its secrets already (encrypted): validate with them, never re-set them.
   const secretKeys = new Set<string>(existing?.secretKeys ?? []);
-  // Both are set as secrets by this command whatever their source, so validate them as such.
+  // All are set as secrets by this command whatever their source, so validate them as such.
   for (const k of SECRET_KEYS) secretKeys.add(`${NS}:${k}`);
-  const toValidate = { ...values };
-  if (existing !== undefined) {
-    if (toValidate.kubeconfig === undefined) toValidate.kubeconfig = existing.values.kubeconfig;
-    if (isRecord(existing.values.alerting)) toValidate.alerting = merge(existing.values.alerting, isRecord(values.alerting) ? values.alerting : {});
+  // Secrets neither given nor in an existing file: the object storage keys may follow (fleet secrets);
+  // they are validated as the stand-ins a stack file without them is read with.
+  const toValidate = structuredClone(values);
+  const missingSecrets: string[] = [];
+  for (const leaf of neededSecretLeaves({ ...values, role: "spoke", cloud })) {
+    const key = `${NS}:${leaf}`;
+    if (valueAt(values, leaf) !== undefined) continue;
+    const inFile = existing?.setSecrets.includes(key) === true;
+    // An existing file's secrets were set before (possibly outside this file's ciphertext): validated as set.
+    if (inFile || existing !== undefined || deferrable(leaf)) setAt(toValidate, leaf, secretPlaceholder(req.stack, key));
+    if (!inFile && deferrable(leaf)) missingSecrets.push(key);
   }
   const known = new Map(roles);
   known.set(req.stack, "spoke");
   const result = validateStackConfig(toValidate, { stack: req.stack, secretKeys, knownStacks: known });
   if (!result.ok) {
-    const lines = result.issues.map((i) => `  - ${i.key}: ${i.message}`);
+    const lines = result.issues.map((i) => `  - ${i.key}: ${i.message}${flagHint(i.key, cloud)}`);
     throw new FleetError(`Pulumi.${req.stack}.yaml would be invalid, nothing was written:\n${lines.join("\n")}\nProvide the missing values with --values <file.yaml> or --set key.path=value (and --kubeconfig-file).`, EXIT.USAGE);
   }
 
-  const stackText = renderStackFile(req.stack, cloud, req.region, plain);
+  const stackText = renderStackFile(req.stack, cloud, req.region, plain, missingSecrets);
   let stackFileCurrent = false;
   let pendingSecrets = secrets;
   if (existing) {
     const wanted = normalizeValues(parse(stackText));
-    const differing = Object.keys({ ...wanted, ...existing.values }).filter(
-      (k) => !SECRET_KEYS.some((s) => s === k) && !isDeepStrictEqual(wanted[k], existing.values[k]),
-    );
-    const plainAlerting = isRecord(wanted.alerting) ? wanted.alerting : {};
-    const haveAlerting = isRecord(existing.values.alerting) ? existing.values.alerting : {};
-    differing.push(...Object.keys(plainAlerting).filter((k) => !isDeepStrictEqual(plainAlerting[k], haveAlerting[k])).map((k) => `alerting.${k}`));
+    // Compared without the secret leaves (the file's are ciphertext or stand-ins).
+    const have = splitSecrets(existing.values, cloud).plain;
+    const differing = Object.keys({ ...wanted, ...have }).filter((k) => !isDeepStrictEqual(wanted[k], have[k]));
     if (differing.length > 0) {
       throw new FleetError(
         `Pulumi.${req.stack}.yaml exists and differs from the request in ${differing.map((k) => `${NS}:${k}`).join(", ")}; edit it and run 'fleet up --stacks ${req.stack},${hub}' instead`,
@@ -313,7 +552,7 @@ export function planOnboard(projectDir: string, req: OnboardRequest): OnboardPla
   const hubPath = stackFilePath(projectDir, hub);
   const hubTextBefore = readFileSync(hubPath, "utf8");
   const { text: hubTextAfter, changed } = addSpokeToHub(hubTextBefore, req.stack);
-  return { stack: req.stack, hub, stackPath, hubPath, stackText, stackFileCurrent, secrets: pendingSecrets, hubTextBefore, hubTextAfter, hubCurrent: !changed };
+  return { stack: req.stack, hub, stackPath, hubPath, stackText, stackFileCurrent, secrets: pendingSecrets, missingSecrets, hubTextBefore, hubTextAfter, hubCurrent: !changed };
 }
 
 /** A minimal unified-style line diff (longest common subsequence, 3 lines of context), for dry-run output. */
@@ -350,12 +589,19 @@ export interface OnboardOutcome {
   written: string[];
   /** The `up` of the new spoke and the hub, when it ran. */
   result?: FleetResult;
+  /**
+   * Secrets the spoke still lacks (full keys), so nothing was deployed: set them with
+   * `fleet secrets --stacks <stack>`, then `fleet up --stacks <stack>,<hub>`. Empty otherwise.
+   */
+  missingSecrets: string[];
 }
 
 /**
  * Carries out a validated {@link OnboardPlan}: stack file, secrets, hub spoke list, then
  * `up` of the spoke (wave 2) and the hub (wave 3) with the fleet's failure policy. A second
- * run finds everything in place and the spoke deployed, and does nothing.
+ * run finds everything in place and the spoke deployed, and does nothing. While the spoke
+ * lacks a secret ({@link OnboardPlan.missingSecrets}, still unset in the backend) nothing is
+ * deployed: the outcome lists them.
  */
 export async function executeOnboard(
   projectDir: string,
@@ -367,7 +613,7 @@ export async function executeOnboard(
 ): Promise<OnboardOutcome> {
   if (plan.stackFileCurrent && plan.hubCurrent && plan.secrets.length === 0) {
     const outputs = await runner.outputs(plan.stack).catch((): Record<string, unknown> => ({}));
-    if (outputs[CONTRACT_OUTPUT] !== undefined) return { alreadyOnboarded: true, written: [] };
+    if (outputs[CONTRACT_OUTPUT] !== undefined) return { alreadyOnboarded: true, written: [], missingSecrets: [] };
   }
   const written: string[] = [];
   if (!plan.stackFileCurrent) {
@@ -379,6 +625,12 @@ export async function executeOnboard(
     write(plan.hubPath, plan.hubTextAfter);
     written.push(plan.hubPath);
   }
+  if (plan.missingSecrets.length > 0) {
+    // The backend knows what was set since the plan was made (fleet secrets); a spoke without its keys would only fail its up.
+    const have = await runner.secretConfig(plan.stack);
+    const missingSecrets = plan.missingSecrets.filter((k) => !have.set.includes(k));
+    if (missingSecrets.length > 0) return { alreadyOnboarded: false, written, missingSecrets };
+  }
   const result = await runFleet(runner, "up", loadFleet(projectDir, [plan.stack, plan.hub]), opts, hooks);
-  return { alreadyOnboarded: false, written, result };
+  return { alreadyOnboarded: false, written, result, missingSecrets: [] };
 }

@@ -8,7 +8,7 @@
  * for its stand-ins.
  */
 import { readFileSync } from "node:fs";
-import { secretLeaves } from "../components/config/schema";
+import { neededSecretLeaves } from "../components/config/schema";
 import { readStackFile } from "../components/config/stackfile";
 import { EXIT, FleetError } from "./exit-codes";
 import type { Fleet } from "./orchestrator";
@@ -52,7 +52,7 @@ export async function secretStatus(projectDir: string, runner: StackRunner, flee
   return Promise.all(
     stacks.map(async (s): Promise<StackSecrets> => {
       const values = readStackFile(projectDir, s.name).values;
-      const needed = secretLeaves(values.role, values.cloud).map((l) => `${NS}:${l}`);
+      const needed = neededSecretLeaves(values).map((l) => `${NS}:${l}`);
       const have = await runner.secretConfig(s.name);
       return { stack: s.name, role: s.role, cloud: s.cloud, exists: have.exists, secrets: needed.map((key) => ({ key, set: have.set.includes(key) })) };
     }),

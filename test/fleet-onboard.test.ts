@@ -5,10 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { parse } from "yaml";
+import { S3_PUBLIC_REGIONS } from "../components/config/regions";
 import { validateStackConfig } from "../components/config/schema";
 import { knownStacks, readStackFile } from "../components/config/stackfile";
 import { EXIT, FleetError } from "../fleet/exit-codes";
 import { type OnboardRequest, addSpokeToHub, applySet, executeOnboard, planOnboard } from "../fleet/onboard";
+import { S3_DEFAULT_ENDPOINTS } from "../components/config/regions";
 import { SPOKES_ENV } from "../fleet/orchestrator";
 import { FakeRunner } from "./fixtures/fleet/fake-runner";
 import { DEV02_VALUES } from "./fixtures/fleet/values";
@@ -57,7 +59,7 @@ describe("fleet onboard", () => {
 
   it("writes a stack file the schema accepts, adds exactly one hub entry, then deploys spoke and hub", async () => {
     const hubBefore = readFileSync(join(dir, "Pulumi.ops-01.yaml"), "utf8");
-    const runner = new FakeRunner({ projectDir: dir, deployed: ["ops-01", "dev-01", "prod-01", "stag-01"] });
+    const runner = new FakeRunner({ projectDir: dir, deployed: ["ops-01", "dev-01", "edge-otc-01", "prod-01", "stag-01"] });
     const outcome = await executeOnboard(dir, runner, planOnboard(dir, request()), { parallel: 4, strict: false });
     assert.equal(outcome.alreadyOnboarded, false);
     assert.equal(outcome.result?.exitCode, EXIT.OK);
@@ -73,7 +75,7 @@ describe("fleet onboard", () => {
     assert.equal(result.config.role === "spoke" ? result.config.endpoints.thanos : "", "thanos.prod-02.obs.example.eu", "endpoint domain follows the other spokes");
 
     const hub = readStackFile(dir, "ops-01");
-    assert.deepEqual(hub.values.spokes, ["dev-01", "prod-01", "stag-01", "prod-02"]);
+    assert.deepEqual(hub.values.spokes, ["dev-01", "edge-otc-01", "prod-01", "stag-01", "prod-02"]);
     const hubAfter = readFileSync(join(dir, "Pulumi.ops-01.yaml"), "utf8");
     assert.equal(hubAfter.split("\n")[0], hubBefore.split("\n")[0], "the hub's comment is kept");
     const hubValid = validateStackConfig(hub.values, { stack: "ops-01", secretKeys: hub.secretKeys, knownStacks: knownStacks(dir) });
@@ -106,7 +108,7 @@ describe("fleet onboard", () => {
     const first = await executeOnboard(dir, failing, planOnboard(dir, request()), { parallel: 4, strict: false });
     assert.equal(first.result?.exitCode, EXIT.STACK_FAILED);
     // The hub still ran, without the failed new spoke.
-    assert.deepEqual(failing.of("ops-01")[0].env[SPOKES_ENV]?.split(","), ["dev-01", "prod-01", "stag-01"]);
+    assert.deepEqual(failing.of("ops-01")[0].env[SPOKES_ENV]?.split(","), ["dev-01", "edge-otc-01", "prod-01", "stag-01"]);
     const retry = new FakeRunner({ projectDir: dir, deployed: ["ops-01"] });
     const second = await executeOnboard(dir, retry, planOnboard(dir, request()), { parallel: 4, strict: false });
     assert.equal(second.alreadyOnboarded, false);
@@ -168,5 +170,133 @@ describe("fleet onboard", () => {
     const v = applySet(applySet(applySet({}, "cluster.accountId=012345678901"), "egress.count=3"), "network.cidrs=[10.0.0.0/16]");
     assert.deepEqual(v, { cluster: { accountId: "012345678901" }, egress: { count: 3 }, network: { cidrs: ["10.0.0.0/16"] } });
     assert.throws(() => applySet({}, "novalue"), (e: unknown) => e instanceof FleetError && e.exitCode === EXIT.USAGE);
+  });
+});
+
+/** An OBS user of the project's IAM (OTC principals: arn:aws:iam::<32 hex domain id>:user/<user id>). */
+const otcUser = (n: number): string => `arn:aws:iam::219d520ceac84c5a98b237431a2cf4c2:user/${String(n).repeat(32)}`;
+
+const S3_ALERTING = {
+  alerting: { deadMansSwitch: { url: "https://hnc.example.invalid/ping/test-02" }, receiver: { url: "https://hooks.example.invalid/test-02" } },
+};
+
+/** The object storage keys a hub-store spoke on s3 needs (provisioner and one per identity). */
+const S3_KEYS = ["provisioner", "sidecar", "compactor", "loki", "reader"].flatMap((u) => ["accessKey", "secretKey"].map((h) => `observability:objectStorage.credentials.${u}.${h}`));
+
+describe("fleet onboard --cloud s3", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "fleet-onboard-s3-"));
+    for (const f of readdirSync(PROJECT).filter((f) => /^Pulumi\..*yaml$/.test(f))) copyFileSync(join(PROJECT, f), join(dir, f));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const otc = (over: Partial<OnboardRequest> = {}): OnboardRequest => ({
+    stack: "test-02",
+    cloud: "s3",
+    region: "eu-de",
+    s3Profile: "otc",
+    clusterName: "test-02-cce",
+    cidrs: ["10.61.0.0/16"],
+    egressIps: ["80.158.10.31", "80.158.10.32"],
+    principals: [`sidecar=${otcUser(1)}`, `compactor=${otcUser(2)}`, `loki=${otcUser(3)}`, `reader=${otcUser(4)}`],
+    lbAnnotations: ["kubernetes.io/elb.id=7b3a1c2d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "kubernetes.io/elb.class=performance"],
+    kubeconfig: "apiVersion: v1\nkind: Config\n",
+    values: structuredClone(S3_ALERTING),
+    ...over,
+  });
+
+  it("onboards an otc spoke from flags: the stack file validates, the hub lists it once, the keys still to set are listed and nothing deploys without them", async () => {
+    const runner = new FakeRunner({ projectDir: dir, deployed: ["ops-01"] });
+    const plan = planOnboard(dir, otc());
+    assert.deepEqual(plan.missingSecrets, S3_KEYS);
+    const outcome = await executeOnboard(dir, runner, plan, { parallel: 4, strict: false });
+    assert.equal(outcome.alreadyOnboarded, false);
+    assert.deepEqual(outcome.missingSecrets, S3_KEYS);
+    assert.equal(runner.calls.length, 0, "a spoke without its object storage keys is not deployed");
+    assert.deepEqual(runner.secrets.map((s) => s.key).sort(), ["observability:alerting.deadMansSwitch.url", "observability:alerting.receiver.url", "observability:kubeconfig"]);
+
+    const text = readFileSync(join(dir, "Pulumi.test-02.yaml"), "utf8");
+    for (const k of S3_KEYS) assert.match(text, new RegExp(`^#   ${k.replace(/\./g, "\\.")}$`, "m"), `the header lists ${k}`);
+    assert.match(text, /npm run fleet -- secrets --stacks test-02 --prompt/);
+    const file = readStackFile(dir, "test-02");
+    assert.deepEqual(file.standInSecrets.filter((k) => !k.includes(".store.")), S3_KEYS, "the keys are not in the file");
+    const result = validateStackConfig(file.values, { stack: "test-02", secretKeys: file.secretKeys, knownStacks: knownStacks(dir) });
+    assert.ok(result.ok, result.ok ? "" : JSON.stringify(result.issues));
+    assert.equal(result.config.cloud, "s3");
+    if (result.config.cloud !== "s3" || result.config.role !== "spoke") throw new Error("not an s3 spoke");
+    assert.equal(result.config.objectStorage.endpoint, "https://obs.eu-de.otc.t-systems.com", "the profile's endpoint for eu-de");
+    assert.equal(result.config.objectStorage.principals.reader, otcUser(4));
+    assert.deepEqual(result.config.egress, { mode: "existing", count: 2, addresses: ["80.158.10.31", "80.158.10.32"] });
+    assert.deepEqual(result.config.network.loadBalancerAnnotations, { "kubernetes.io/elb.id": "7b3a1c2d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "kubernetes.io/elb.class": "performance" });
+    assert.equal(result.config.hubReader.auth, "key");
+    assert.equal(result.config.sovereigntyZone, "de");
+
+    const hub = readStackFile(dir, "ops-01");
+    assert.equal((hub.values.spokes as string[]).filter((s) => s === "test-02").length, 1);
+    assert.ok(validateStackConfig(hub.values, { stack: "ops-01", secretKeys: hub.secretKeys, knownStacks: knownStacks(dir) }).ok);
+
+    // fleet secrets sets the keys; the same onboard then finds the files in place and deploys.
+    for (const k of S3_KEYS) await runner.setSecret("test-02", k, "k3y-value-of-the-test");
+    const again = planOnboard(dir, otc());
+    assert.equal(again.stackFileCurrent, true);
+    assert.equal(again.hubCurrent, true);
+    assert.deepEqual(again.missingSecrets, []);
+    const second = await executeOnboard(dir, runner, again, { parallel: 4, strict: false });
+    assert.deepEqual(second.missingSecrets, []);
+    assert.equal(second.result?.exitCode, EXIT.OK);
+    assert.deepEqual(runner.calls.map((c) => [c.op, c.stack]), [["up", "test-02"], ["up", "ops-01"]]);
+  });
+
+  it("sets object storage keys given in --values as secrets, never in the file", () => {
+    const credentials = Object.fromEntries(["provisioner", "sidecar", "compactor", "loki", "reader"].map((u) => [u, { accessKey: `AK${u.toUpperCase()}`, secretKey: `sk-${u}-0123456789` }]));
+    const plan = planOnboard(dir, otc({ values: { ...structuredClone(S3_ALERTING), objectStorage: { credentials } } }));
+    assert.deepEqual(plan.missingSecrets, []);
+    assert.deepEqual(plan.secrets.map((s) => s.key).filter((k) => k.includes("objectStorage")), S3_KEYS);
+    assert.doesNotMatch(plan.stackText, /AKSIDECAR|sk-loki|credentials/);
+  });
+
+  it("onboards an on-premises ceph spoke at de-fra1 with its endpoint", () => {
+    const principals = ["sidecar", "compactor", "loki", "reader"].map((i) => `${i}=arn:aws:iam:::user/observability-${i}`);
+    const plan = planOnboard(dir, otc({ s3Profile: "ceph", region: "de-fra1", endpoint: "https://rgw.example.eu", principals, lbAnnotations: ["metallb.universe.tf/address-pool=public"] }));
+    writeFileSync(plan.stackPath, plan.stackText);
+    const file = readStackFile(dir, "test-02");
+    const result = validateStackConfig(file.values, { stack: "test-02", secretKeys: file.secretKeys, knownStacks: knownStacks(dir) });
+    assert.ok(result.ok, result.ok ? "" : JSON.stringify(result.issues));
+    if (result.config.cloud !== "s3") throw new Error("not s3");
+    assert.equal(result.config.region, "de-fra1");
+    assert.equal(result.config.sovereigntyZone, "de", "the country of <country>-<site>");
+    assert.deepEqual({ profile: result.config.objectStorage.profile, endpoint: result.config.objectStorage.endpoint }, { profile: "ceph", endpoint: "https://rgw.example.eu" });
+    assert.deepEqual(plan.missingSecrets, S3_KEYS);
+    assert.match(plan.hubTextAfter, /^ {4}- test-02$/m);
+  });
+
+  for (const [label, over, message] of [
+    ["a missing --profile", { s3Profile: undefined }, /^--profile is required with --cloud s3: .*otc, stackit, ionos/],
+    ["a region of another profile", { s3Profile: "stackit" }, /^--region eu-de: not a region of --profile stackit .*use --region eu01; eu-de is a region of --profile otc/],
+    ["a public region for an on-premises profile", { s3Profile: "ceph", endpoint: "https://rgw.example.eu" }, /^--region eu-de: an on-premises ceph service is located by <country>-<site>/],
+    ["--profile with --cloud aws", { cloud: "aws", region: "eu-central-1", egressIps: undefined, principals: undefined, lbAnnotations: undefined }, /^--profile is only used with --cloud s3/],
+    ["a missing --egress-ips", { egressIps: undefined }, /^--egress-ips is required with --cloud s3: .*--egress-ips 80\.158\.10\.21,80\.158\.10\.22/],
+    ["an egress address that is not an IP", { egressIps: ["80.158.10.31", "nat-gw-1"] }, /^--egress-ips: nat-gw-1 is not an IP address/],
+    ["a missing --endpoint on premises", { s3Profile: "ceph", region: "de-fra1" }, /^--endpoint is required with --profile ceph/],
+    ["an endpoint with a path", { endpoint: "https://obs.eu-de.otc.t-systems.com/bucket" }, /^--endpoint https:\/\/obs\.eu-de\.otc\.t-systems\.com\/bucket: expected the https origin/],
+    ["a principal in another profile's format", { principals: ["sidecar=observability-sidecar", `compactor=${otcUser(2)}`, `loki=${otcUser(3)}`, `reader=${otcUser(4)}`] }, /^--principal sidecar=observability-sidecar: not a principal of --profile otc; .*like arn:aws:iam::/],
+    ["a missing reader principal", { principals: [`sidecar=${otcUser(1)}`, `compactor=${otcUser(2)}`, `loki=${otcUser(3)}`] }, /^--principal is required for reader: .*--principal reader=arn:aws:iam::/],
+    ["a missing --cluster-name", { clusterName: undefined }, /^--cluster-name is required with --cloud s3/],
+    ["a bad CIDR", { cidrs: ["10.61.0.0/33"] }, /network\.cidrs\[0\]: expected a CIDR block.*\(flag --cidrs\)/],
+  ] as const) {
+    it(`refuses ${label}, naming the flag, before any file is written`, () => {
+      const before = snapshot(dir);
+      assert.throws(() => planOnboard(dir, otc(over)), (e: unknown) => e instanceof FleetError && e.exitCode === EXIT.USAGE && message.test(e.message));
+      assert.deepEqual(snapshot(dir), before);
+    });
+  }
+
+  it("has a default endpoint for every catalogued region of a public profile, and only those", () => {
+    for (const [profile, regions] of Object.entries(S3_PUBLIC_REGIONS)) {
+      const endpoints = S3_DEFAULT_ENDPOINTS[profile as keyof typeof S3_DEFAULT_ENDPOINTS];
+      assert.deepEqual(Object.keys(endpoints).sort(), Object.keys(regions).sort(), profile);
+      for (const url of Object.values(endpoints)) assert.equal(new URL(url).origin, url);
+    }
   });
 });

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { secretLeaves } from "./schema";
+import { neededSecretLeaves } from "./schema";
 
 /** The `observability:*` part of a stack file. */
 export interface StackFile {
@@ -101,7 +101,7 @@ export function readStackFile(projectDir: string, stack: string, namespace = "ob
   // a secret the schema requires and the file does not set gets the same stand-in a secure
   // value would, so the program still runs offline and still treats the key as secret.
   const standInSecrets: string[] = [];
-  for (const leaf of secretLeaves(values.role, values.cloud)) {
+  for (const leaf of neededSecretLeaves(values)) {
     const [top, ...rest] = leaf.split(".");
     let holder: Record<string, unknown> = values;
     let name = top;
