@@ -93,6 +93,8 @@ function caSubject(pem: unknown): string {
     .join(" + ") || "-";
 }
 
+import { s3PlanSection } from "../components/clouds/s3/plan";
+
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
@@ -123,6 +125,12 @@ export function fleetMarkdown(runs: readonly StackRun[], extraSections: readonly
   for (const h of hubs) {
     const o = obj(reveal(h.outputs));
     out.push("", `Hub **${h.stack}** (${String(o.cloud ?? "-")} ${String(o.region ?? "-")}): egress ${list(o.egressIps).join(", ") || "-"}; wires ${list(o.spokes).join(", ") || "no spokes"}; trusts spoke CAs: ${spokes.map((s) => `${s.stack}: ${caSubject(obj(obj(reveal(s.outputs)).thanos).caPem)}`).join("; ") || "-"}.`);
+  }
+
+  const onS3 = spokes.filter((s) => s.config.cloud === "s3");
+  if (onS3.length > 0) {
+    out.push("", "## S3-compatible storage", "", "What each spoke on an S3-compatible service expresses of the storage checklist (components/clouds/s3/profiles.ts), the advisory for each item its service cannot, and the lifecycle rules its operator applies with the service's own tool: the AWS provider's lifecycle resource never converges against a non-AWS endpoint (hashicorp/terraform-provider-aws#49019, #46021).", "");
+    for (const s of onS3) out.push(...s3PlanSection({ stack: s.stack, objectStorage: s.config.objectStorage, retention: s.config.retention, buckets: obj(obj(reveal(s.outputs)).buckets) as { metrics?: string; logs?: string } }));
   }
 
   out.push("", "## Requested resources", "", "Requests of each spoke's workloads (limits are higher); per-node agents (node exporter, Alloy) come on top for every node.", "", "| spoke | profile | cluster CPU | cluster memory | per node CPU | per node memory |", "|---|---|---|---|---|---|");

@@ -8,7 +8,8 @@
  * offline adapter (`policy/offline.ts`) builds exactly that shape from the engine's records.
  */
 import { UnknownValueError, type PolicyProviderResource, type PolicyResource, type ReportViolation, type StackValidationArgs } from "@pulumi/policy";
-import { regionInZone, zonesOf, type Cloud } from "../components/config/regions";
+import { CLOUDS, regionInZone, zonesOf, type Cloud } from "../components/config/regions";
+import { defaultReaderAuth } from "../components/config/schema";
 
 /** A value the engine does not know yet (preview of a resource not created). */
 export const UNKNOWN: unique symbol = Symbol("unknown");
@@ -187,6 +188,28 @@ export function providerRegion(p: PolicyProviderResource | undefined): Maybe<str
   return v === UNKNOWN ? UNKNOWN : str(decoded(v));
 }
 
+/**
+ * The S3 endpoint an AWS provider is pointed at instead of AWS (`endpoints[].s3`): set only for
+ * a stack on S3-compatible storage (cloud s3, components/clouds/s3), whose buckets are the
+ * service's, not AWS's. Undefined for a provider that talks to AWS.
+ */
+export function s3CompatibleEndpoint(r: PolicyResource): Maybe<string> {
+  const p = r.provider;
+  if (p === undefined || cloudOfType(p.type) !== "aws") return undefined;
+  for (const e of arr(decoded(at(p.props, "endpoints")))) {
+    const s3 = at(e, "s3");
+    if (s3 === UNKNOWN) return UNKNOWN;
+    if (typeof s3 === "string" && s3 !== "") return s3;
+  }
+  return undefined;
+}
+
+/** The cloud a data store belongs to: an AWS resource on an S3-compatible provider is the service's (`s3`). */
+export function dataStoreCloud(r: PolicyResource): Cloud | undefined {
+  const e = s3CompatibleEndpoint(r);
+  return e !== undefined ? "s3" : cloudOfType(r.type);
+}
+
 /** Azure and GCP compare locations case-insensitively and without blanks (`Germany West Central`). */
 export function sameRegion(a: string, b: string): boolean {
   const n = (s: string): string => s.toLowerCase().replace(/\s+/g, "");
@@ -211,6 +234,10 @@ export interface Declared {
   hubReaderAuth?: "federated" | "key";
   /** A spoke's hub stack (`observability:hub.stack`), when declared. */
   hubStack?: string;
+  /** Cloud s3: the region the service signs with (`objectStorage.signingRegion`, else `region`). */
+  s3SigningRegion?: string;
+  /** Cloud s3: the host of the service's endpoint (`objectStorage.endpoint`). */
+  s3EndpointHost?: string;
   /** Where region and zone came from. */
   source: "config" | "stack-tags" | "labels" | "none";
 }
@@ -226,6 +253,10 @@ export interface StackPolicyConfig {
   hubReaderAuth?: string;
   /** `observability:hub.stack` of a spoke. */
   hubStack?: string;
+  /** Cloud s3: the SigV4 region of the service (`objectStorage.signingRegion`, else `region`). */
+  s3SigningRegion?: string;
+  /** Cloud s3: the host of `objectStorage.endpoint`. */
+  s3EndpointHost?: string;
 }
 
 /** JSON schema of {@link StackPolicyConfig}, for `configSchema`. */
@@ -233,15 +264,17 @@ export const STACK_CONFIG_SCHEMA = {
   properties: {
     region: { type: "string" as const, description: "the stack's observability:region" },
     sovereigntyZone: { type: "string" as const, description: "the stack's observability:sovereigntyZone" },
-    cloud: { type: "string" as const, enum: ["aws", "gcp", "azure"] },
+    cloud: { type: "string" as const, enum: [...CLOUDS] },
     role: { type: "string" as const, enum: ["spoke", "hub"] },
     encryptionMode: { type: "string" as const, enum: ["customer", "provider"] },
     hubReaderAuth: { type: "string" as const, enum: ["federated", "key"], description: "the stack's observability:hubReader.auth" },
     hubStack: { type: "string" as const, description: "a spoke's observability:hub.stack" },
+    s3SigningRegion: { type: "string" as const, description: "cloud s3: observability:objectStorage.signingRegion, else observability:region" },
+    s3EndpointHost: { type: "string" as const, description: "cloud s3: the host of observability:objectStorage.endpoint" },
   },
 };
 
-const asCloud = (v: unknown): Cloud | undefined => (v === "aws" || v === "gcp" || v === "azure" ? v : undefined);
+const asCloud = (v: unknown): Cloud | undefined => CLOUDS.find((c) => c === v);
 const asRole = (v: unknown): "spoke" | "hub" | undefined => (v === "spoke" || v === "hub" ? v : undefined);
 const asMode = (v: unknown): "customer" | "provider" | undefined => (v === "customer" || v === "provider" ? v : undefined);
 const asAuth = (v: unknown): "federated" | "key" | undefined => (v === "federated" || v === "key" ? v : undefined);
@@ -266,6 +299,8 @@ export function declaredStack(args: Pick<StackValidationArgs, "getConfig" | "sta
     encryptionMode: asMode(c.encryptionMode) ?? asMode(tag("encryptionMode")),
     hubReaderAuth: asAuth(c.hubReaderAuth) ?? asAuth(tag("hubReader.auth")),
     hubStack: str(c.hubStack) ?? tag("hub.stack"),
+    s3SigningRegion: str(c.s3SigningRegion),
+    s3EndpointHost: str(c.s3EndpointHost),
   };
   if (c.region !== undefined && c.sovereigntyZone !== undefined) return { ...base, region: c.region, sovereigntyZone: c.sovereigntyZone, source: "config" };
   const tr = tag("region");
@@ -371,8 +406,8 @@ export function readerKeyExport(resources: readonly PolicyResource[]): ReaderKey
 
 /**
  * How the hub reads the stack's bucket as declared: the policy config or stack tag, else the
- * schema's default (`federated`, components/config/schema.ts).
+ * schema's default for the stack's cloud (components/config/schema.ts defaultReaderAuth).
  */
 export function declaredReaderAuth(d: Declared): "federated" | "key" {
-  return d.hubReaderAuth ?? "federated";
+  return d.hubReaderAuth ?? defaultReaderAuth(d.cloud);
 }

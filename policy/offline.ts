@@ -22,6 +22,7 @@ import type {
 } from "@pulumi/policy";
 import type { StackRun } from "../offline";
 import { reveal } from "../offline/values";
+import { defaultReaderAuth } from "../components/config/schema";
 import { cloudOfType, isObj, type StackPolicyConfig } from "./lib";
 import { allPolicies } from "./policies";
 
@@ -50,6 +51,7 @@ export function stackPolicyConfig(config: Record<string, unknown>): StackPolicyC
   const encryption = config.encryption;
   const hubReader = config.hubReader;
   const hub = config.hub;
+  const storage = config.objectStorage;
   return {
     region: s(config.region),
     sovereigntyZone: s(config.sovereigntyZone),
@@ -57,8 +59,11 @@ export function stackPolicyConfig(config: Record<string, unknown>): StackPolicyC
     role: s(config.role),
     encryptionMode: isObj(encryption) ? s(encryption.mode) ?? "provider" : "provider",
     // The schema's default (components/config/schema.ts) when the stack file does not say.
-    hubReaderAuth: isObj(hubReader) ? s(hubReader.auth) ?? "federated" : "federated",
+    hubReaderAuth: (isObj(hubReader) ? s(hubReader.auth) : undefined) ?? defaultReaderAuth(config.cloud),
     hubStack: isObj(hub) ? s(hub.stack) : undefined,
+    ...(config.cloud === "s3" && isObj(storage)
+      ? { s3SigningRegion: s(storage.signingRegion) ?? s(config.region), s3EndpointHost: URL.canParse(String(storage.endpoint)) ? new URL(String(storage.endpoint)).host : undefined }
+      : {}),
   };
 }
 

@@ -50,7 +50,7 @@ const CORPUS: { name: string; stack: string; mutate: Mutation; key: string; mess
 describe("stack configuration", () => {
   it("every example stack validates", () => {
     const stacks = listStacks(REPO_DIR);
-    assert.deepEqual(stacks, ["dev-01", "ops-01", "prod-01", "stag-01"]);
+    assert.deepEqual(stacks, ["dev-01", "edge-otc-01", "ops-01", "prod-01", "stag-01"]);
     for (const s of stacks) assert.deepEqual(validate(s), [], `Pulumi.${s}.yaml should validate`);
   });
 

@@ -60,6 +60,7 @@ describe("the hub program reading spokes", () => {
       "dev-01": asRef(await spokeOutputs("dev-01")),
       "prod-01": asRef(await spokeOutputs("prod-01", "gcp", "europe-west3")),
       "stag-01": asRef(await spokeOutputs("stag-01", "azure", "germanywestcentral")),
+      "edge-otc-01": asRef(await spokeOutputs("edge-otc-01", "s3", "eu-de")),
     };
   }
 
@@ -105,7 +106,7 @@ describe("the contract against the real fleet", () => {
   const spokes = (): StackRun[] => fleet.runs.filter((r) => r.role === "spoke");
 
   it("accepts every real spoke's outputs and drops nothing the spoke exports", () => {
-    assert.deepEqual(spokes().map((s) => s.stack).sort(), ["dev-01", "prod-01", "stag-01"]);
+    assert.deepEqual(spokes().map((s) => s.stack).sort(), ["dev-01", "edge-otc-01", "prod-01", "stag-01"]);
     for (const s of spokes()) {
       assert.equal(s.error, undefined, `${s.stack}: ${s.error?.message ?? ""}`);
       const values = plain(s.outputs);
@@ -121,9 +122,13 @@ describe("the contract against the real fleet", () => {
       for (const k of SPOKE_SECRET_KEYS) if (s.outputs[k] !== undefined) assert.ok(isSecretValue(s.outputs[k]), `${s.stack}: ${k} is a secret`);
       for (const k of s.secretOutputNames) assert.ok(secretKeys.includes(k), `${s.stack}: secret output ${k} is a contract secret`);
     }
-    // The example fleet reads every hub-store spoke federated: no reader credential exists anywhere.
-    for (const s of spokes()) assert.equal(s.outputs.objstoreReadonly, undefined, `${s.stack}: no stored reader credential`);
-    assert.deepEqual(spokes().filter((s) => s.outputs.reader !== undefined).map((s) => [s.stack, (plain(s.outputs).reader as { auth: string }).auth]).sort(), [["dev-01", "federated"], ["stag-01", "federated"]]);
+    // The example fleet reads every hub-store spoke federated where its cloud can: no reader
+    // credential exists but the key of the S3-compatible spoke, which cannot trust the hub's issuer.
+    for (const s of spokes()) {
+      if (s.config.cloud === "s3") assert.ok(isSecretValue(s.outputs.objstoreReadonly), `${s.stack}: its reader key, a secret`);
+      else assert.equal(s.outputs.objstoreReadonly, undefined, `${s.stack}: no stored reader credential`);
+    }
+    assert.deepEqual(spokes().filter((s) => s.outputs.reader !== undefined).map((s) => [s.stack, (plain(s.outputs).reader as { auth: string }).auth]).sort(), [["dev-01", "federated"], ["edge-otc-01", "key"], ["stag-01", "federated"]]);
     assert.ok(spokes().every((s) => isSecretValue(s.outputs.lokiPassword)), "the Loki password is a secret everywhere");
   });
 

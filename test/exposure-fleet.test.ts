@@ -11,7 +11,7 @@ import { asReference, planFleet, reveal, runStack, SPOKES_ENV, type FleetPlan, t
 import { at, output, outputs, pemBlocks, record, recordedCa, str, strings, T } from "./fixtures/recorded";
 
 const HUB = "ops-01";
-const SPOKES = ["dev-01", "prod-01", "stag-01"] as const;
+const SPOKES = ["dev-01", "edge-otc-01", "prod-01", "stag-01"] as const;
 const HUB_TLS_SECRETS = ["thanos-grpc-tls", "loki-gateway-tls", "alertmanager-hub-client-tls"];
 
 /** What each cloud's public L4 load balancer needs, spelled out independently of the code. */
@@ -28,11 +28,14 @@ const LB_ANNOTATIONS: Record<string, Record<string, string>> = {
   },
   gcp: { "cloud.google.com/l4-rbs": "enabled" },
   azure: { "service.beta.kubernetes.io/azure-load-balancer-internal": "false" },
+  // Cloud s3 adopts the operator's annotations verbatim (Pulumi.edge-otc-01.yaml network.loadBalancerAnnotations).
+  s3: { "kubernetes.io/elb.class": "performance", "kubernetes.io/elb.id": "7b3a1c2d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" },
 };
 const FOREIGN_ANNOTATION: Record<string, RegExp> = {
   aws: /cloud\.google\.com|azure/,
   gcp: /aws-load-balancer|azure/,
   azure: /aws-load-balancer|cloud\.google\.com/,
+  s3: /aws-load-balancer|cloud\.google\.com|azure/,
 };
 
 let plan: FleetPlan;
@@ -103,7 +106,7 @@ describe("exposure: LoadBalancers admit exactly the peers' egress addresses", ()
     const lbs = loadBalancers(hub);
     assert.deepEqual(lbs.map((r) => r.name), ["alertmanager-spokes"]);
     const spokeIps = SPOKES.flatMap((s) => strings(at(outputs(runOf(s)), "egressIps"), `${s} egressIps`));
-    assert.equal(spokeIps.length, 5);
+    assert.equal(spokeIps.length, 7);
     assert.deepEqual(at(plain(lbs[0]), "spec", "loadBalancerSourceRanges"), cidrs(spokeIps));
   });
 

@@ -129,13 +129,13 @@ describe("v1 and v2 stacks side by side (real programs)", () => {
     const refs: Record<string, StackReferenceData> = {
       "dev-01": asReference(runOf(fleet, "dev-01")),
       "prod-01": asReference(runOf(fleet, "prod-01")),
-      "stag-01": asReference(runOf(fleet, "stag-01")),
+      "stag-01": asReference(runOf(fleet, "stag-01")), "edge-otc-01": asReference(runOf(fleet, "edge-otc-01")),
     };
     const v1 = await spokeOutputsV1("dev-01");
     refs["dev-01"] = { outputs: v1, secretOutputNames: ["lokiPassword", "objstoreReadonly"] };
     const hub = await runStack({ stack: "ops-01", references: refs });
     assert.equal(hub.error, undefined, hub.error?.message);
-    assert.deepEqual(plainOutputs(hub).spokeReaders, { "dev-01": "key", "stag-01": "federated" });
+    assert.deepEqual(plainOutputs(hub).spokeReaders, { "dev-01": "key", "edge-otc-01": "key", "stag-01": "federated" });
     const secret = hub.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && at(reveal(r.inputs), "metadata.name") === "thanos-objstore-dev-01");
     assert.ok(secret !== undefined);
     assert.equal(String(obj(reveal(secret.inputs.stringData))["objstore.yaml"]), String(reveal(v1.objstoreReadonly)), "the v1 spoke's key");
@@ -176,7 +176,7 @@ describe("v1 and v2 stacks side by side (real programs)", () => {
     const hubDeny = policies.flatMap((p) => p.Statement).find((s) => s.Sid === "DenyHubReaderAnythingButListGet");
     assert.equal((obj(hubDeny?.Principal).AWS as string[]).length, 2, "key user and federated role are both bound to list/get");
     // 2. The hub reads the migrating spoke: it prefers federation.
-    const refs = { "dev-01": asReference(migrating), "prod-01": asReference(runOf(fleet, "prod-01")), "stag-01": asReference(runOf(fleet, "stag-01")) };
+    const refs = { "dev-01": asReference(migrating), "prod-01": asReference(runOf(fleet, "prod-01")), "stag-01": asReference(runOf(fleet, "stag-01")), "edge-otc-01": asReference(runOf(fleet, "edge-otc-01")) };
     const hub = await runStack({ stack: "ops-01", references: refs });
     assert.equal(hub.error, undefined, hub.error?.message);
     assert.equal(obj(plainOutputs(hub).spokeReaders)["dev-01"], "federated");
@@ -195,7 +195,7 @@ describe("the hub's federated store pods, run through the real Thanos", () => {
     // prod-01 as a hub-store spoke, so that one spoke of each cloud is read federated.
     gcpSpoke = await runStack({ stack: "prod-01", references: fleet.hubRefs, mutateConfig: (v) => { v.queryPath = "hub-store"; } });
     assert.equal(gcpSpoke.error, undefined, gcpSpoke.error?.message);
-    hub = await runStack({ stack: "ops-01", references: { "dev-01": asReference(runOf(fleet, "dev-01")), "prod-01": asReference(gcpSpoke), "stag-01": asReference(runOf(fleet, "stag-01")) } });
+    hub = await runStack({ stack: "ops-01", references: { "dev-01": asReference(runOf(fleet, "dev-01")), "prod-01": asReference(gcpSpoke), "stag-01": asReference(runOf(fleet, "stag-01")), "edge-otc-01": asReference(runOf(fleet, "edge-otc-01")) } });
     assert.equal(hub.error, undefined, hub.error?.message);
   });
 

@@ -43,12 +43,12 @@ describe("fleet --dry-run on the example fleet", () => {
     const out = x.out();
     const pos = (s: string): number => out.indexOf(s);
     assert.ok(pos('up ops-01 [SOVEREIGN_SPOKES=""]') >= 0, out);
-    for (const s of ["dev-01", "prod-01", "stag-01"]) assert.ok(pos(`up ${s}`) > pos('up ops-01 [SOVEREIGN_SPOKES=""]'));
+    for (const s of ["dev-01", "edge-otc-01", "prod-01", "stag-01"]) assert.ok(pos(`up ${s}`) > pos('up ops-01 [SOVEREIGN_SPOKES=""]'));
     assert.ok(pos("up ops-01 [SOVEREIGN_SPOKES unset]") > pos("up stag-01"));
     assert.match(out, /^wave 1: hub bootstrap or upgrade \(bootstrap only if ops-01 has no contractVersion output yet/m);
     const retire = pos("wave 4: spokes: retire read keys the hub no longer uses");
     assert.ok(retire > pos("up ops-01 [SOVEREIGN_SPOKES unset]"), out);
-    assert.deepEqual(out.slice(retire).split("\n").slice(1, 4), ["  up dev-01", "  up prod-01", "  up stag-01"]);
+    assert.deepEqual(out.slice(retire).split("\n").slice(1, 5), ["  up dev-01", "  up edge-otc-01", "  up prod-01", "  up stag-01"]);
     assert.deepEqual(snapshot(), before);
   });
 
@@ -149,7 +149,7 @@ describe("fleet drift", () => {
     const prod = objs.find((o) => o.stack === "prod-01");
     assert.equal(prod?.drifted, 3);
     assert.equal(prod?.cloud, "gcp");
-    assert.deepEqual(objs.at(-1), { type: "drift-summary", stacks: 4, driftedStacks: 1, driftedResources: 3, failedStacks: 0 });
+    assert.deepEqual(objs.at(-1), { type: "drift-summary", stacks: 5, driftedStacks: 1, driftedResources: 3, failedStacks: 0 });
   });
 
   it("exits 0 without drift and 2 when a stack cannot be checked", async () => {
@@ -168,22 +168,23 @@ describe("fleet exit codes and errors", () => {
     assert.equal(await main(["up"], x), EXIT.STACK_FAILED);
     assert.match(x.err(), /error: stack prod-01, step up: prod-01: simulated up failure/);
     const hub = x.runner?.of("ops-01")[0];
-    assert.equal(hub?.env.SOVEREIGN_SPOKES, "dev-01,stag-01");
+    assert.equal(hub?.env.SOVEREIGN_SPOKES, "dev-01,edge-otc-01,stag-01");
   });
 
   it("converges a v1 fleet in one up: hub upgrade, spokes, hub, key retirement", async () => {
-    const spokes = ["dev-01", "prod-01", "stag-01"];
-    const model = contractModel({ hub: "ops-01", configured: spokes, hubWired: spokes, spokes: spokes.map((name) => ({ name })) });
+    // The example fleet: three federating spokes, and edge-otc-01 on S3-compatible storage, read with its key for good.
+    const spokes = ["dev-01", "edge-otc-01", "prod-01", "stag-01"];
+    const model = contractModel({ hub: "ops-01", configured: spokes, hubWired: spokes, spokes: spokes.map((name) => ({ name, ...(name === "edge-otc-01" ? { auth: "key" as const } : {}) })) });
     const x = io({ outputs: model.outputs, afterUp: model.afterUp });
     assert.equal(await main(["up"], x), EXIT.OK, x.err());
     const waves = x.out().split("\n").filter((l) => l.startsWith("== wave"));
     assert.equal(waves.length, 4, x.out());
     assert.match(waves[0], new RegExp(`^== wave 1: hub upgrade to contract v${CONTRACT_VERSION}, wiring the spokes it wires now: ops-01 \\(ops-01 has contract v1: `));
-    assert.match(waves[1], /^== wave 2: spokes \(4 at a time\): dev-01, prod-01, stag-01$/);
+    assert.match(waves[1], /^== wave 2: spokes \(4 at a time\): dev-01, edge-otc-01, prod-01, stag-01$/);
     assert.match(waves[2], /^== wave 3: hub: wire the spokes: ops-01$/);
     assert.match(waves[3], /^== wave 4: spokes: retire read keys the hub no longer uses \(4 at a time\): dev-01, prod-01, stag-01 \(ops-01 reads them federated now/);
-    assert.match(x.out(), /\[ops-01\] up started \[SOVEREIGN_SPOKES="dev-01,prod-01,stag-01"\]/);
-    assert.match(x.out(), /fleet up: 8 succeeded, 0 failed, 0 skipped/);
+    assert.match(x.out(), /\[ops-01\] up started \[SOVEREIGN_SPOKES="dev-01,edge-otc-01,prod-01,stag-01"\]/);
+    assert.match(x.out(), /fleet up: 9 succeeded, 0 failed, 0 skipped/);
     assert.deepEqual(model.gaps, []);
   });
 

@@ -22,7 +22,7 @@ import { requireTool } from "./support/tools";
 const helm = requireTool("helm");
 const CHARTS = chartsDir(REPO_DIR);
 const HUB = "ops-01";
-const STACKS = ["dev-01", "prod-01", "stag-01", HUB] as const;
+const STACKS = ["dev-01", "edge-otc-01", "prod-01", "stag-01", HUB] as const;
 const OLD_HUB_POLICY = parse(readFileSync(join(__dirname, "fixtures", "old-alertmanager-spokes-ingress.yaml"), "utf8")) as KubeObject;
 
 let fleet: RealFleet;
@@ -62,7 +62,8 @@ describe("declared flows on the rendered fleet", { skip: helm.skipReason ?? (CHA
     const r = checkFlows({ table, manifests: [...current, OLD_HUB_POLICY] });
     assert.equal(r.ok, false);
     const blocked = r.findings.filter((f) => f.kind === "blocked").map((f) => f.message.split(":")[0]).sort();
-    assert.deepEqual(blocked, ["flow alertmanager-mesh-tcp blocked", "flow alertmanager-mesh-udp blocked", "flow ruler-sends-alerts blocked"]);
+    // It was rendered for the three spokes of its day: edge-otc-01's forwarded alerts are dropped by it too.
+    assert.deepEqual(blocked, ["flow alertmanager-mesh-tcp blocked", "flow alertmanager-mesh-udp blocked", "flow ruler-sends-alerts blocked", "flow spokes-forward-alerts blocked"]);
   });
 
   it("fleet.md lists every stack's flows", () => {
@@ -78,7 +79,7 @@ describe("declared flows on the rendered fleet", { skip: helm.skipReason ?? (CHA
     let hub: StackRun;
     const CLIENT_SECRET = "oauth-client-secret-for-the-test-0123456789";
     before(async () => {
-      const refs = Object.fromEntries(["dev-01", "prod-01", "stag-01"].map((s) => [s, asReference(runOf(fleet, s))]));
+      const refs = Object.fromEntries(["dev-01", "edge-otc-01", "prod-01", "stag-01"].map((s) => [s, asReference(runOf(fleet, s))]));
       hub = await runStack({
         stack: HUB,
         references: refs,

@@ -48,8 +48,8 @@ describe("global query", () => {
 
   it("the endpoint config has exactly one TLS entry per spoke, with that spoke's CA, server name and the hub client cert", () => {
     const tlsEntries = endpointConfig().endpoints.filter((e) => e.client_config !== undefined);
-    assert.equal(tlsEntries.length, 3);
-    for (const spoke of ["dev-01", "prod-01", "stag-01"]) {
+    assert.equal(tlsEntries.length, 4);
+    for (const spoke of ["dev-01", "edge-otc-01", "prod-01", "stag-01"]) {
       const thanos = obj(obj(reveal(run(spoke).outputs)).thanos);
       const entry = tlsEntries.filter((e) => e.address === thanos.endpoint);
       assert.equal(entry.length, 1, spoke);
@@ -193,7 +193,8 @@ describe("nothing read from a spoke persists in the hub", () => {
       assert.equal(objstore, reader.objstore);
       assert.doesNotMatch(objstore, /access_key|secret_key|session_token|service_account|storage_account_key|storage_connection_string|SharedAccessSignature|user_assigned_id|client_secret/);
     }
-    assert.deepEqual(obj(reveal(hub.outputs)).spokeReaders, { "dev-01": "federated", "stag-01": "federated" });
+    // edge-otc-01's service cannot trust the hub's issuer: read with its key.
+    assert.deepEqual(obj(reveal(hub.outputs)).spokeReaders, { "dev-01": "federated", "edge-otc-01": "key", "stag-01": "federated" });
   });
 });
 
@@ -208,9 +209,9 @@ describe("Grafana", () => {
     const text = JSON.stringify(values);
     const sources = (JSON.parse(text) as Obj);
     const list = findDatasources(sources);
-    assert.equal(list.length, 4);
+    assert.equal(list.length, 5);
     assert.equal(list.filter((d) => d.type === "prometheus").length, 1);
-    for (const spoke of ["dev-01", "prod-01", "stag-01"]) {
+    for (const spoke of ["dev-01", "edge-otc-01", "prod-01", "stag-01"]) {
       const o = obj(reveal(run(spoke).outputs));
       const loki = obj(o.loki);
       const d = list.find((x) => x.type === "loki" && x.url === loki.url);
@@ -255,6 +256,8 @@ describe("hub rules and routing", () => {
           { series: 'ALERTS{alertname="Watchdog", alertstate="firing", cluster="dev-01"}', values: "1x30" },
           { series: 'up{cluster="stag-01", job="kps-prometheus"}', values: "1x30" },
           { series: 'ALERTS{alertname="Watchdog", alertstate="firing", cluster="stag-01"}', values: "1x30" },
+          { series: 'up{cluster="edge-otc-01", job="kps-prometheus"}', values: "1x30" },
+          { series: 'ALERTS{alertname="Watchdog", alertstate="firing", cluster="edge-otc-01"}', values: "1x30" },
         ],
         alert_rule_test: [
           { eval_time: "20m", alertname: "SpokeUnreachable", exp_alerts: [{ exp_labels: alertLabels("prod-01", "SpokeUnreachable") }] },

@@ -24,7 +24,7 @@ const HOUR = 3600_000;
 const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
 const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 const HUB = "ops-01";
-const SPOKES = ["dev-01", "prod-01", "stag-01"] as const;
+const SPOKES = ["dev-01", "edge-otc-01", "prod-01", "stag-01"] as const;
 
 interface Peer {
   key: string;

@@ -56,9 +56,9 @@ describe("npm run plan", () => {
   });
 
   it("writes one JSON document per stack, fleet.md and (helm built: --render is the default) one manifest set per stack", () => {
-    const stacks = ["dev-01", "ops-01", "prod-01", "stag-01"];
+    const stacks = ["dev-01", "edge-otc-01", "ops-01", "prod-01", "stag-01"];
     assert.deepEqual(files(outA), ["fleet.md", ...stacks.map((s) => `${s}.json`), ...manifestsOf(stacks)].sort());
-    for (const stack of ["dev-01", "ops-01", "prod-01", "stag-01"]) {
+    for (const stack of stacks) {
       const doc = JSON.parse(readFileSync(join(outA, `${stack}.json`), "utf8")) as Record<string, unknown>;
       assert.deepEqual(Object.keys(doc), ["stack", "project", "role", "config", "resources", "outputs"]);
       assert.equal(doc.stack, stack);
@@ -91,10 +91,23 @@ describe("npm run plan", () => {
 
   it("fleet.md has a resource tree per stack, the wiring table and a Mermaid diagram", () => {
     const md = readFileSync(join(outA, "fleet.md"), "utf8");
-    for (const s of ["dev-01", "prod-01", "stag-01", "ops-01"]) assert.match(md, new RegExp(`### ${s} \\((spoke|hub)\\) — \\d+ resources`));
+    for (const s of ["dev-01", "edge-otc-01", "prod-01", "stag-01", "ops-01"]) assert.match(md, new RegExp(`### ${s} \\((spoke|hub)\\) — \\d+ resources`));
     assert.match(md, /\| spoke \| cloud \| region \|/);
     assert.match(md, /```mermaid\nflowchart LR/);
     assert.match(md, /\| dev-01 \| small \| \d+m \| \d+Mi \| \d+m \| \d+Mi \|/, "requested resources per spoke");
+  });
+
+  it("fleet.md shows what edge-otc-01's service expresses, an advisory for each item it cannot, and the lifecycle rules to apply", () => {
+    const md = readFileSync(join(outA, "fleet.md"), "utf8");
+    const section = md.slice(md.indexOf("## S3-compatible storage"), md.indexOf("## Requested resources"));
+    assert.match(section, /### edge-otc-01: Open Telekom Cloud OBS at https:\/\/obs\.eu-de\.otc\.t-systems\.com/);
+    assert.match(section, /\| writers only from the spoke's addresses \| yes \|/);
+    assert.match(section, /\| default encryption at rest \| \*\*advisory\*\* \| Open Telekom Cloud OBS cannot express it: PutBucketEncryption accepts only aws:kms/);
+    assert.match(section, /\| noncurrent versions expire \| \*\*advisory\*\* \|/);
+    for (const b of ["acme-edge-otc-01-metrics", "acme-edge-otc-01-logs"]) assert.match(section, new RegExp(`put-bucket-lifecycle-configuration --endpoint-url https://obs\\.eu-de\\.otc\\.t-systems\\.com --bucket ${b} --lifecycle-configuration '\\{"Rules":\\[\\{"ID":"expire-current-versions"`));
+    // The policy pack's advisories for the same gaps, in the policy table.
+    assert.match(md, /\| edge-otc-01 \| advisory \| s3-compatible-guarantees \| edge-otc-01-storage-metrics \| bucket acme-edge-otc-01-metrics has no default encryption/);
+    assert.doesNotMatch(md, /\| edge-otc-01 \| mandatory \|/);
   });
 });
 

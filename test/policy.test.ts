@@ -34,6 +34,8 @@ function rec(type: string, name: string, inputs: Record<string, unknown>, o: Opt
 
 const awsEu = rec("pulumi:providers:aws", "aws-eu", { region: "eu-central-1" });
 const awsIe = rec("pulumi:providers:aws", "aws-ie", { region: "eu-west-1" });
+/** An AWS provider pointed at an S3-compatible service (cloud s3) in the same region. */
+const s3Compatible = rec("pulumi:providers:aws", "s3-compatible", { region: "eu-de", endpoints: JSON.stringify([{ s3: "https://obs.eu-de.otc.t-systems.com" }]) });
 const gcpEu = rec("pulumi:providers:gcp", "gcp-eu", { project: "p", region: "europe-west3" });
 const azEu = rec("pulumi:providers:azure-native", "az-eu", { location: "germanywestcentral" });
 const data = { protect: true, retain: true };
@@ -202,6 +204,7 @@ const KEY_OUTPUT = { objstoreReadonly: secretValue("type: S3\nconfig:\n  bucket:
 const SAS_OUTPUT = { objstoreReadonly: secretValue("type: AZURE\nconfig:\n  storage_account: tmetrics\n  container: metrics\n  storage_connection_string: BlobEndpoint=https://tmetrics.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&sig=x\n") };
 
 const SPOKE = { region: "eu-central-1", sovereigntyZone: "de", cloud: "aws", role: "spoke", encryptionMode: "provider" };
+const S3_SPOKE = { ...SPOKE, cloud: "s3", region: "eu-de", s3SigningRegion: "eu-de", s3EndpointHost: "obs.eu-de.otc.t-systems.com" };
 const HUB = { ...SPOKE, role: "hub" };
 const GCP = { ...SPOKE, region: "europe-west3", cloud: "gcp" };
 const AZ = { ...SPOKE, region: "germanywestcentral", cloud: "azure" };
@@ -252,6 +255,22 @@ const CASES: Record<string, Case> = {
   },
   "s3-public-access-blocked": { compliant: s3(), violating: s3({ pab: { restrictPublicBuckets: false }, inputs: { acl: "public-read" } }), config: SPOKE },
   "s3-tls-only": { compliant: s3(), violating: s3({ policy: { Version: "2012-10-17", Statement: [] } }), config: SPOKE },
+  // An AWS bucket in an AWS stack; the same bucket through a provider pointed at an S3-compatible service.
+  "s3-compatible-storage-declared": { compliant: s3(), violating: s3({ bucket: { provider: s3Compatible } }).concat(s3Compatible), config: SPOKE },
+  // Fully hardened, the bucket on an S3-compatible service lacks nothing; without its policy, its addresses are bound by nothing.
+  "s3-compatible-guarantees": {
+    compliant: s3({
+      policy: {
+        Version: "2012-10-17",
+        Statement: [
+          { Sid: "tls", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: ["arn:aws:s3:::t-metrics", "arn:aws:s3:::t-metrics/*"], Condition: { Bool: { "aws:SecureTransport": "false" } } },
+          { Sid: "AllowSidecar", Effect: "Allow", Principal: { AWS: "arn:aws:iam:::user/sidecar" }, Action: ["s3:PutObject"], Resource: ["arn:aws:s3:::t-metrics/*"], Condition: { IpAddress: { "aws:SourceIp": ["198.51.100.7/32"] } } },
+        ],
+      },
+    }).map((r) => (r.type === "pulumi:providers:aws" ? s3Compatible : { ...r, provider: `${s3Compatible.urn}::${s3Compatible.id}` })),
+    violating: s3().filter((r) => r.type !== "aws:s3/bucketPolicy:BucketPolicy").map((r) => (r.type === "pulumi:providers:aws" ? s3Compatible : { ...r, provider: `${s3Compatible.urn}::${s3Compatible.id}` })),
+    config: S3_SPOKE,
+  },
   "s3-no-public-principals": {
     compliant: s3(),
     violating: s3({ policy: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::t-metrics/*" }] } }),

@@ -10,11 +10,14 @@ import { parse } from "yaml";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { anonymousPrincipal, runSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
 import { S3_PROFILE_SPECS, s3Guarantees, s3GuaranteeTable, type S3ProfileSpec } from "../components/clouds/s3/profiles";
 import { renderS3CompatibleLokiStorage, renderS3CompatibleObjstore, s3BucketPolicy, s3LifecycleRules, s3ProviderArgs } from "../components/clouds/s3/render";
 import { validateStackConfig, type ConfigIssue } from "../components/config";
 import { lokiStorageSchema, lokiValues } from "../components/workloads/values/loki";
 import { REPO_ROOT } from "../toolchain";
+import { planFleet, type RecordedResource, type StackRun } from "../offline";
+import { isSecretValue, reveal } from "../offline/values";
 import { startS3Server, type S3Credentials, type S3Operation, type S3Server } from "./support/s3server";
 import { requireTool } from "./support/tools";
 
@@ -121,8 +124,8 @@ describe("cloud s3 renderers", () => {
     const identity = { serviceAccountName: "loki", annotations: {}, podLabels: {} };
     const gateway = { htpasswdSecret: "h", tlsSecret: "t" };
     assert.throws(() => lokiValues({ profile: "small", mode: "single-binary", storage, retention: { logs: "30d" }, identity, gateway }), /no credentialsSecret/);
-    const v = lokiValues({ profile: "small", mode: "single-binary", storage, retention: { logs: "30d" }, identity, gateway, credentialsSecret: "loki-s3-credentials" }) as { defaults: { extraArgs: string[]; extraEnvFrom: unknown[] } };
-    assert.deepEqual(v.defaults.extraArgs, ["-config.expand-env=true"]);
+    // -config.expand-env=true comes from the chart itself (test/s3-thanos.test.ts renders it and checks the container's args).
+    const v = lokiValues({ profile: "small", mode: "single-binary", storage, retention: { logs: "30d" }, identity, gateway, credentialsSecret: "loki-s3-credentials" }) as { defaults: { extraEnvFrom: unknown[] } };
     assert.deepEqual(v.defaults.extraEnvFrom, [{ secretRef: { name: "loki-s3-credentials" } }]);
   });
 
@@ -231,5 +234,148 @@ describe("README: what each S3-compatible profile expresses", () => {
   it("is the profile table of components/clouds/s3/profiles.ts, cell for cell", () => {
     const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
     assert.ok(readme.includes(`${s3GuaranteeTable()}\n`), "README's S3-compatible profile table differs from s3GuaranteeTable(): regenerate it");
+  });
+});
+
+describe("cloud s3 principals", () => {
+  it("a principal in another service's format is refused, naming the expected form and its source", () => {
+    const values = edgeValues();
+    (values.objectStorage as { principals: Record<string, string> }).principals.sidecar = "domain/219d520ceac84c5a98b237431a2cf4c2:user/4f1d2c3b5a6e47f8a9b0c1d2e3f4a5b6";
+    assert.match(issueAt(values, "observability:objectStorage.principals.sidecar"), /expected the form arn:aws:iam::.*bucket_policy/);
+  });
+});
+
+// ---- the same policy, as IAM evaluates it ------------------------------------------------------
+
+/**
+ * The rendered policy evaluated by the IAM policy evaluator (@cloud-copilot/iam-simulate), with
+ * Ceph's principal form (`arn:aws:iam::<tenant>:user/<uid>`, Ceph "Bucket Policies"): the S3
+ * policy language these services implement a subset of. It adds what the real server above
+ * cannot show: an identity whose own account-level policy grants `s3:*` (as an OTC IAM policy with
+ * OBS rights, or a Ceph bucket owner, would) is still held to its addresses by the explicit denies.
+ */
+describe("the rendered bucket policy, as the IAM policy evaluator decides it", () => {
+  const TENANT = "123456789012";
+  const user = (u: string): string => `arn:aws:iam::${TENANT}:user/${u}`;
+  const bucket = "edge-metrics";
+  const policy = s3BucketPolicy({
+    bucket,
+    profile: S3_PROFILE_SPECS.ceph,
+    writers: { sidecar: user("sidecar"), compactor: user("compactor") },
+    localReaders: {},
+    spokeSourceCidrs: ["198.51.100.10/32"],
+    hubReader: { principal: user("hub-reader"), sourceIps: ["203.0.113.7"] },
+  });
+  const everything = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] };
+  async function decide(principal: string | typeof anonymousPrincipal, action: string, sourceIp: string, o: { key?: string; tls?: boolean; broad?: boolean } = {}): Promise<string> {
+    const sim: Simulation = {
+      request: {
+        principal,
+        action,
+        resource: { resource: `arn:aws:s3:::${bucket}${action === "s3:ListBucket" || action === "s3:PutBucketPolicy" ? "" : `/${o.key ?? "01/meta.json"}`}`, accountId: TENANT },
+        contextVariables: { "aws:SourceIp": sourceIp, "aws:SecureTransport": o.tls === false ? "false" : "true", ...(typeof principal === "string" ? { "aws:PrincipalArn": principal } : {}) },
+      },
+      identityPolicies: o.broad === true ? [{ name: "account-level", policy: everything }] : [],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: policy,
+    };
+    const r = await runSimulation(sim, {});
+    if (r.resultType === "error") throw new Error(`simulation rejected: ${JSON.stringify(r.errors)}`);
+    return r.overallResult;
+  }
+  const SPOKE = "198.51.100.10";
+  const HUB_IP = "203.0.113.7";
+  const STRANGER = "192.0.2.99";
+
+  it("writers from the spoke's address, their own actions only", async () => {
+    assert.equal(await decide(user("sidecar"), "s3:PutObject", SPOKE), "Allowed");
+    assert.equal(await decide(user("sidecar"), "s3:DeleteObject", SPOKE), "ImplicitlyDenied");
+    assert.equal(await decide(user("compactor"), "s3:DeleteObject", SPOKE), "Allowed");
+    assert.equal(await decide(user("sidecar"), "s3:PutObject", STRANGER), "ExplicitlyDenied");
+  });
+
+  it("an identity with account-wide S3 rights is still held to its addresses, and the reader to reading", async () => {
+    assert.equal(await decide(user("sidecar"), "s3:PutObject", STRANGER, { broad: true }), "ExplicitlyDenied");
+    assert.equal(await decide(user("sidecar"), "s3:PutBucketPolicy", STRANGER, { broad: true }), "ExplicitlyDenied");
+    assert.equal(await decide(user("hub-reader"), "s3:PutObject", HUB_IP, { broad: true }), "ExplicitlyDenied");
+    assert.equal(await decide(user("hub-reader"), "s3:DeleteObject", HUB_IP, { broad: true }), "ExplicitlyDenied");
+  });
+
+  it("the hub reads from its address only; strangers, anonymous requests and plain HTTP get nothing", async () => {
+    assert.equal(await decide(user("hub-reader"), "s3:GetObject", HUB_IP), "Allowed");
+    assert.equal(await decide(user("hub-reader"), "s3:ListBucket", HUB_IP), "Allowed");
+    assert.equal(await decide(user("hub-reader"), "s3:GetObject", SPOKE), "ExplicitlyDenied");
+    assert.notEqual(await decide(user("stranger"), "s3:GetObject", SPOKE), "Allowed");
+    assert.notEqual(await decide(anonymousPrincipal, "s3:GetObject", HUB_IP), "Allowed");
+    assert.equal(await decide(user("sidecar"), "s3:PutObject", SPOKE, { tls: false }), "ExplicitlyDenied");
+  });
+});
+
+// ---- the real program, offline ----------------------------------------------------------------
+
+describe("edge-otc-01 planned by the offline engine (the real program, its real stack file)", () => {
+  let edge: StackRun;
+  let hubIps: string[];
+  before(async () => {
+    // The hub's bootstrap run is what the spoke read (its addresses).
+    let hub: StackRun | undefined;
+    const plan = await planFleet({ stacks: ["edge-otc-01"], onStack: (r, phase) => { if (phase === "bootstrap") hub = r; } });
+    const run = plan.runs.find((r) => r.stack === "edge-otc-01");
+    assert.ok(run !== undefined);
+    edge = run;
+    hubIps = (reveal(hub?.outputs.egressIps) as string[] | undefined) ?? [];
+  });
+  const of = (type: string): RecordedResource[] => edge.resources.filter((r) => r.type === type);
+  const input = (r: RecordedResource, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), reveal(r.inputs));
+
+  it("runs, with protected and retained buckets through the provider pointed at OBS", () => {
+    assert.equal(edge.error, undefined, edge.error?.message);
+    const buckets = of("aws:s3/bucket:Bucket");
+    assert.deepEqual(buckets.map((b) => input(b, "bucket")).sort(), ["acme-edge-otc-01-logs", "acme-edge-otc-01-metrics"]);
+    for (const b of buckets) assert.ok(b.options.protect && b.options.retainOnDelete, `${b.name} protected and retained`);
+    const provider = edge.resources.find((r) => r.type === "pulumi:providers:aws");
+    assert.ok(provider !== undefined);
+    assert.match(JSON.stringify(reveal(provider.inputs)), /obs\.eu-de\.otc\.t-systems\.com/);
+    assert.ok(isSecretValue(provider.inputs.secretKey), "the provisioner's secret key stays a Pulumi secret");
+  });
+
+  it("creates what OTC supports (versioning, bucket policies) and nothing it does not (SSE-S3, public access block, lifecycle)", () => {
+    assert.equal(of("aws:s3/bucketVersioning:BucketVersioning").length, 2);
+    assert.equal(of("aws:s3/bucketPolicy:BucketPolicy").length, 2);
+    for (const t of ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"]) assert.equal(of(t).length, 0, t);
+  });
+
+  it("the metrics bucket policy is the renderer's, for the stack's principals, its egress and the hub's", () => {
+    const metrics = of("aws:s3/bucketPolicy:BucketPolicy").find((r) => input(r, "bucket") === "acme-edge-otc-01-metrics");
+    assert.ok(metrics !== undefined);
+    const principal = (u: string): string => `arn:aws:iam::219d520ceac84c5a98b237431a2cf4c2:user/${u}`;
+    const expected = s3BucketPolicy({
+      bucket: "acme-edge-otc-01-metrics",
+      profile: S3_PROFILE_SPECS.otc,
+      writers: { sidecar: principal("4f1d2c3b5a6e47f8a9b0c1d2e3f4a5b6"), compactor: principal("5a2e3d4c6b7f48a9b0c1d2e3f4a5b6c7") },
+      localReaders: {},
+      spokeSourceCidrs: ["80.158.10.21", "80.158.10.22"],
+      hubReader: { principal: principal("7c4a5f6e8d9b4ac1d2e3f4a5b6c7d8e9"), sourceIps: hubIps },
+    });
+    assert.ok(hubIps.length > 0);
+    assert.deepEqual(JSON.parse(String(input(metrics, "policy"))), expected);
+  });
+
+  it("each Thanos workload mounts only its own key; Loki's key is a Secret of its own; the hub's key is a secret output", () => {
+    const secrets = new Map(of("kubernetes:core/v1:Secret").map((r) => [String(input(r, "metadata", "name")), r]));
+    assert.equal(secrets.has("thanos-objstore"), false, "no shared objstore Secret");
+    const sidecar = String(input(secrets.get("thanos-objstore-sidecar") as RecordedResource, "stringData", "objstore.yaml"));
+    const compactor = String(input(secrets.get("thanos-objstore-compactor") as RecordedResource, "stringData", "objstore.yaml"));
+    const key = (yaml: string): unknown => (parse(yaml) as { config: { access_key: unknown } }).config.access_key;
+    assert.notEqual(key(sidecar), key(compactor));
+    assert.ok(isSecretValue((secrets.get("thanos-objstore-sidecar") as RecordedResource).inputs.stringData) || JSON.stringify((secrets.get("thanos-objstore-sidecar") as RecordedResource).inputs).includes("4dabf18193072939515e22adb298388d"), "the objstore file is a secret");
+    const compact = edge.resources.find((r) => r.type === "kubernetes:apps/v1:StatefulSet" && input(r, "metadata", "name") === "thanos-compact");
+    assert.ok(compact !== undefined);
+    const volumes = JSON.stringify(input(compact, "spec", "template", "spec", "volumes"));
+    assert.match(volumes, /thanos-objstore-compactor/);
+    assert.doesNotMatch(volumes, /thanos-objstore-sidecar/);
+    assert.ok(secrets.has("loki-s3-credentials"));
+    assert.ok(isSecretValue(edge.outputs.objstoreReadonly), "the hub's read key is a secret output");
   });
 });

@@ -106,6 +106,17 @@ export const REGIONS: Readonly<Record<Cloud, Readonly<Record<string, string>>>> 
   s3: Object.assign({}, ...Object.values(S3_PUBLIC_REGIONS)) as Record<string, string>,
 };
 
+/**
+ * The S3 API endpoint each public profile documents for its region (the sources of
+ * {@link S3_PUBLIC_REGIONS}): what `fleet onboard --cloud s3` writes when `--endpoint` is not given.
+ * On-premises profiles have none.
+ */
+export const S3_DEFAULT_ENDPOINTS: Readonly<Record<(typeof PUBLIC_S3_PROFILES)[number], Readonly<Record<string, string>>>> = {
+  otc: { "eu-de": "https://obs.eu-de.otc.t-systems.com" },
+  stackit: { eu01: "https://object.storage.eu01.onstackit.cloud" },
+  ionos: { "eu-central-3": "https://s3.eu-central-3.ionoscloud.com" },
+};
+
 /** Every country a region above lies in: an on-premises location must name one of them. */
 const COUNTRIES = new Set(Object.values(REGIONS).flatMap((r) => Object.values(r)));
 

@@ -9,6 +9,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { CLOUDS, type Cloud, isRegionOf, onPremCountry, PUBLIC_S3_PROFILES, regionInZone, S3_PROFILES, S3_PUBLIC_REGIONS, zonesOf } from "./regions";
 import { DEPLOYED_VERSIONS } from "../versions";
+import { S3_PROFILE_SPECS } from "../clouds/s3/profiles";
 
 /** A Prometheus-style duration with a single unit (`48h`, `30d`, `2y`). */
 const DURATION = /^([1-9][0-9]*)(s|m|h|d|w|y)$/;
@@ -385,6 +386,14 @@ const OBJECT_STORAGE: Partial<Record<Cloud, z.ZodType>> = { s3: s3ObjectStorage 
 export const READER_AUTH = ["federated", "key"] as const;
 export type ReaderAuth = (typeof READER_AUTH)[number];
 
+/**
+ * The hub reader of a stack whose file does not set `hubReader.auth`: federated, except on
+ * S3-compatible storage (cloud s3), which cannot trust the hub's issuer and reads with a key.
+ */
+export function defaultReaderAuth(cloud: unknown): ReaderAuth {
+  return cloud === "s3" ? "key" : "federated";
+}
+
 /** The environments a stack can declare; `prod` alerts page, the others open tickets. */
 export const ENVIRONMENTS = ["dev", "test", "stag", "prod", "ops"] as const;
 
@@ -527,6 +536,11 @@ export type HubConfig = Base<typeof hubSchema> & CloudTarget & { stack: string }
 /** Validated configuration of any stack. */
 export type StackConfig = SpokeConfig | HubConfig;
 export type Retention = z.output<typeof retention>;
+
+/** A stack's retention from its raw `observability:retention` value (absent keys take the schema's defaults). */
+export function retentionOf(raw: unknown): Retention {
+  return retention.parse(raw ?? {});
+}
 export type PkiConfig = z.output<typeof pki>;
 export type Versions = z.output<typeof versions>;
 export type EgressConfig = z.output<typeof egress>;
@@ -563,6 +577,18 @@ export function secretLeaves(role: unknown, cloud: unknown): readonly string[] {
   if (role !== "spoke" && role !== "hub") return [];
   const c = CLOUDS.find((x) => x === cloud);
   return c === undefined ? [] : SECRET_LEAVES[role][c];
+}
+
+/**
+ * The secret leaves one stack needs (`values`: its `observability:*` values): those of its role
+ * and cloud ({@link secretLeaves}), except, on cloud s3, the key of the read identity its query
+ * path does not use (`reader` with `spoke-query`, `store` with `hub-store`).
+ */
+export function neededSecretLeaves(values: Record<string, unknown>): readonly string[] {
+  const all = secretLeaves(values.role, values.cloud);
+  if (values.cloud !== "s3") return all;
+  const unused = (values.queryPath ?? "hub-store") === "spoke-query" ? "reader" : "store";
+  return all.filter((l) => !l.startsWith(`objectStorage.credentials.${unused}.`));
 }
 
 /** Top-level keys whose values must be Pulumi secrets (they hold a secret leaf in some role or cloud). */
@@ -826,9 +852,7 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
   const config = {
     ...parsed.data,
     // An S3-compatible service has no workload identity federation: its hub reader is a key unless set otherwise (and refused then).
-    ...(cloud === "s3" && (values.hubReader as { auth?: unknown } | undefined)?.auth === undefined && parsed.data.role === "spoke"
-      ? { hubReader: { ...parsed.data.hubReader, auth: "key" as const } }
-      : {}),
+    ...((values.hubReader as { auth?: unknown } | undefined)?.auth === undefined ? { hubReader: { ...parsed.data.hubReader, auth: defaultReaderAuth(cloud) } } : {}),
     cloud,
     cluster: CLUSTER[cloud].parse(values.cluster),
     network: NETWORK[cloud].parse(values.network),
@@ -876,6 +900,15 @@ function s3Issues(values: Record<string, unknown>, stack: string): ConfigIssue[]
   }
   const principals = obj(storage.principals);
   const credentials = obj(storage.credentials);
+  if (profile !== undefined) {
+    // Each service names identities in its own format (components/clouds/s3/profiles.ts, with sources):
+    // a principal in another format matches no request, and its grants and denies silently do nothing.
+    const format = S3_PROFILE_SPECS[profile].principalFormat;
+    for (const [identity, p] of Object.entries(principals)) {
+      if (typeof p === "string" && !format.pattern.test(p))
+        out.push({ key: `${NS}:objectStorage.principals.${identity}`, message: `found ${JSON.stringify(p)}, which is not how ${S3_PROFILE_SPECS[profile].title} names an identity in a bucket policy; expected the form ${format.example} (${format.source})` });
+    }
+  }
   const queryPath = values.queryPath ?? "hub-store";
   const needed = queryPath === "spoke-query" ? "store" : "reader";
   const unused = queryPath === "spoke-query" ? "reader" : "store";

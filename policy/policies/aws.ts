@@ -4,16 +4,20 @@
  * each bucket's side resources through the bucket they depend on.
  */
 import type { PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { arr, at, declaredStack, decoded, entries, label, onceReporter, S3_BUCKETS, sideResources, STACK_CONFIG_SCHEMA, str, T, UNKNOWN } from "../lib";
+import { arr, at, declaredStack, decoded, entries, label, onceReporter, S3_BUCKETS, s3CompatibleEndpoint, sideResources, STACK_CONFIG_SCHEMA, str, T, UNKNOWN } from "../lib";
 import { statements } from "./sovereignty";
 
 type BucketCheck = (bucket: PolicyResource, side: (types: readonly string[]) => PolicyResource[], report: (msg: string, urn?: string) => void, args: StackValidationArgs) => void;
 
-/** A stack validation run once per S3 bucket, with the bucket's side resources at hand. */
+/**
+ * A stack validation run once per AWS S3 bucket, with the bucket's side resources at hand. A
+ * bucket on an S3-compatible service (its provider points at another endpoint) is not AWS's: what
+ * its service can express is judged by the s3-compatible policies (./s3-compatible.ts).
+ */
 function perBucket(check: BucketCheck): (args: StackValidationArgs, report: ReportViolation) => void {
   return (args, reportViolation) => {
     const report = onceReporter(reportViolation);
-    for (const b of args.resources.filter((r) => S3_BUCKETS.includes(r.type))) {
+    for (const b of args.resources.filter((r) => S3_BUCKETS.includes(r.type) && s3CompatibleEndpoint(r) === undefined)) {
       check(b, (types) => sideResources(b, args.resources, types, "bucket"), report, args);
     }
   };

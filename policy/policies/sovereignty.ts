@@ -7,7 +7,6 @@ import { parse } from "yaml";
 import {
   arr,
   at,
-  cloudOfType,
   DATA_STORES,
   declaredStack,
   decoded,
@@ -19,6 +18,8 @@ import {
   label,
   onceReporter,
   providerRegion,
+  s3CompatibleEndpoint,
+  dataStoreCloud,
   S3_BUCKETS,
   sameRegion,
   STACK_CONFIG_SCHEMA,
@@ -69,11 +70,17 @@ export const sovereignDataResidency: StackValidationPolicy = {
         continue;
       }
       const pr = providerRegion(r.provider);
-      if (pr === undefined) report(`${label(r)}: its provider '${r.provider?.name ?? "?"}' pins no region; expected ${region}`, r.urn);
-      else if (pr !== UNKNOWN && !sameRegion(pr, region)) report(`${label(r)} is created in ${pr} (provider '${r.provider?.name ?? "?"}'), not the declared region ${describeDeclared(d)}`, r.urn);
+      // On S3-compatible storage the provider's region is the service's signing region, and the
+      // endpoint is where the data lives: both must be the ones the stack declares.
+      const compatible = s3CompatibleEndpoint(r);
+      const expected = compatible !== undefined ? (d.s3SigningRegion ?? region) : region;
+      if (pr === undefined) report(`${label(r)}: its provider '${r.provider?.name ?? "?"}' pins no region; expected ${expected}`, r.urn);
+      else if (pr !== UNKNOWN && !sameRegion(pr, expected)) report(`${label(r)} is created in ${pr} (provider '${r.provider?.name ?? "?"}'), not the declared region ${describeDeclared(d)}`, r.urn);
+      if (typeof compatible === "string" && d.s3EndpointHost !== undefined && URL.canParse(compatible) && new URL(compatible).host !== d.s3EndpointHost)
+        report(`${label(r)} is created at ${compatible}, not at the stack's declared object storage ${d.s3EndpointHost}`, r.urn);
       const loc = str(ownLocation(r));
       if (loc !== undefined && !sameRegion(loc, region)) report(`${label(r)} declares location ${loc}, not the declared region ${region}`, r.urn);
-      const cloud = cloudOfType(r.type);
+      const cloud = dataStoreCloud(r);
       if (d.cloud !== undefined && cloud !== undefined && cloud !== d.cloud) report(`${label(r)} is a ${cloud} data store in a ${d.cloud} stack`, r.urn);
     }
   },
@@ -157,6 +164,8 @@ export const noReplicationOutsideZone: StackValidationPolicy = {
     const d = declaredStack(args);
     const zone = d.sovereigntyZone;
     const s3Names = new Set(args.resources.filter((r) => S3_BUCKETS.includes(r.type)).map((r) => str(at(r.props, "bucket"))).filter((x): x is string => x !== undefined));
+    // Buckets this stack writes: its own, and on S3-compatible storage the adopted ones its side resources name.
+    const ownBuckets = new Set([...s3Names, ...args.resources.filter((r) => r.type.startsWith("aws:s3/") && s3CompatibleEndpoint(r) !== undefined).map((r) => str(at(r.props, "bucket"))).filter((x): x is string => x !== undefined)]);
     const azAccounts = new Set(args.resources.filter((r) => r.type === T.azAccount).map((r) => str(at(r.props, "accountName")) ?? str(at(r.props, "name"))).filter((x): x is string => x !== undefined));
     for (const r of args.resources) {
       // S3 replication.
@@ -198,11 +207,20 @@ export const noReplicationOutsideZone: StackValidationPolicy = {
       }
       // Object storage targets: S3 regions must lie in the zone.
       if (zone !== undefined) {
-        const s3Targets: { where: string; region?: string; endpoint?: string }[] = [];
-        for (const o of objstoreConfigs(r)) if (o.type === "S3") s3Targets.push({ where: o.file, region: str(o.config.region), endpoint: str(o.config.endpoint) });
+        const s3Targets: { where: string; region?: string; endpoint?: string; bucket?: string }[] = [];
+        for (const o of objstoreConfigs(r)) if (o.type === "S3") s3Targets.push({ where: o.file, region: str(o.config.region), endpoint: str(o.config.endpoint), bucket: str(o.config.bucket) });
         const loki = at(values, "loki", "storage", "s3");
-        if (isObj(loki)) s3Targets.push({ where: "loki.storage.s3", region: str(at(loki, "region")), endpoint: str(at(loki, "endpoint")) });
+        if (isObj(loki)) s3Targets.push({ where: "loki.storage.s3", region: str(at(loki, "region")), endpoint: str(at(loki, "endpoint")), bucket: str(at(values, "loki", "storage", "bucketNames", "chunks")) });
         for (const t of s3Targets) {
+          if (t.endpoint !== undefined && !/\.amazonaws\.com(\.cn)?(:\d+)?$/.test(t.endpoint)) {
+            // An S3-compatible service: the stack's own data goes only to the service it declares
+            // (whose region lies in the zone: sovereign-data-residency); a hub's read of another
+            // stack's bucket (objstore naming a bucket the stack does not own) copies nothing.
+            if (t.bucket !== undefined && !ownBuckets.has(t.bucket)) continue;
+            if (d.s3EndpointHost === undefined || t.endpoint !== d.s3EndpointHost)
+              report(`${label(r)} points ${t.where} at the S3-compatible endpoint ${t.endpoint}, not at the stack's declared object storage${d.s3EndpointHost !== undefined ? ` ${d.s3EndpointHost}` : ""}`, r.urn);
+            continue;
+          }
           const fromEndpoint = t.endpoint?.match(/^s3[.-](?:dualstack\.)?([a-z0-9-]+)\.amazonaws\.com/)?.[1];
           for (const reg of [t.region, fromEndpoint]) {
             if (reg !== undefined && !inZone("aws", reg, zone)) report(`${label(r)} points ${t.where} at S3 in ${reg}, outside zone '${zone}'`, r.urn);
@@ -227,6 +245,8 @@ interface Statement {
   principals: string[];
   actions: string[];
   resources: string[];
+  /** How many condition operators the statement has. */
+  conditions: number;
 }
 
 /** Allow/Deny statements of an IAM policy document (a JSON string or an object). */
@@ -236,7 +256,7 @@ export function statements(doc: unknown): Statement[] {
   return arr(at(d, "Statement")).map((s) => {
     const p = at(s, "Principal");
     const principals = p === "*" ? ["*"] : [...list(at(p, "AWS")), ...list(at(p, "Service")), ...list(at(p, "Federated"))];
-    return { effect: str(at(s, "Effect")) ?? "", principals, actions: list(at(s, "Action")), resources: list(at(s, "Resource")) };
+    return { effect: str(at(s, "Effect")) ?? "", principals, actions: list(at(s, "Action")), resources: list(at(s, "Resource")), conditions: entries(at(s, "Condition")).length };
   });
 }
 
@@ -321,8 +341,22 @@ export const writersAreLocal: StackValidationPolicy = {
         }
       }
     }
-    // Bucket policies: no Allow of writes to anyone but the stack's roles.
-    for (const r of rs.filter((x) => x.type === T.s3Policy || S3_BUCKETS.includes(x.type))) {
+    // Bucket policies: no Allow of writes to anyone but the stack's roles. On an S3-compatible
+    // service the identities are the service's users, not roles of this stack: writes may go to
+    // them, never to the anonymous principal nor to an identity the same policy denies every write
+    // (the hub's reader, components/clouds/s3/render.ts s3BucketPolicy).
+    for (const r of rs.filter((x) => (x.type === T.s3Policy || S3_BUCKETS.includes(x.type)) && s3CompatibleEndpoint(x) !== undefined)) {
+      const all = statements(at(r.props, "policy"));
+      const readOnly = new Set(all.filter((s) => s.effect === "Deny" && s.actions.some(isS3Write) && s.conditions === 0).flatMap((s) => s.principals));
+      for (const s of all) {
+        if (s.effect !== "Allow" || !s.actions.some(isS3Write)) continue;
+        for (const p of s.principals) {
+          if (p === "*") report(`${label(r)} allows S3 writes to everyone ('*')`, r.urn);
+          else if (readOnly.has(p)) report(`${label(r)} allows S3 writes to '${p}', which the same policy marks read-only`, r.urn);
+        }
+      }
+    }
+    for (const r of rs.filter((x) => (x.type === T.s3Policy || S3_BUCKETS.includes(x.type)) && s3CompatibleEndpoint(x) === undefined)) {
       for (const s of statements(at(r.props, "policy"))) {
         if (s.effect !== "Allow" || !s.actions.some(isS3Write)) continue;
         for (const p of s.principals) if (p === "*" || !roleArns.has(p)) report(`${label(r)} allows S3 writes to '${p}', which is not a role of this stack`, r.urn);

@@ -11,11 +11,23 @@
  * client bound to 127.0.7.7 reaches a server on 127.0.0.1 and the server sees 127.0.7.7 as its
  * TCP peer (versitygw's aws:SourceIp, auth/condition_context.go at v1.8.0).
  *
+ * With `tls: true` it serves HTTPS (`--cert`/`--key`, cmd/versitygw/main.go and
+ * embedgw/embedgw.go at v1.8.0) with a server certificate for the IP 127.0.0.1 issued by a CA
+ * made for this server alone, in-process (@peculiar/x509, ECDSA P-256); `caPath` is that CA's PEM
+ * for the clients under test (Go: `SSL_CERT_FILE`), and the harness's own requests trust it and
+ * nothing else. The admin API stays plain HTTP on 127.0.0.1 (no `--admin-cert`: "When empty and
+ * AdminPorts is set, the admin server runs without TLS", embedgw/embedgw.go). Over TLS the
+ * server evaluates `aws:SecureTransport` as true (auth/condition_context.go, `ctx.Secure()`).
+ *
  * Test support only: no product code imports this.
  */
+// @peculiar/x509 resolves its ASN.1 codecs through tsyringe, which needs this polyfill loaded first.
+import "reflect-metadata";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { Agent, request as httpRequest } from "node:http";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { KeyObject, webcrypto } from "node:crypto";
+import { Agent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +43,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import * as px509 from "@peculiar/x509";
 import { toolPath } from "../../toolchain";
 
 /** An access key pair. */
@@ -41,7 +54,7 @@ export interface S3Credentials {
 
 /** The S3 operations the harness sends, with what each needs. */
 export type S3Operation =
-  | { readonly op: "PutObject"; readonly bucket: string; readonly key: string; readonly body: string }
+  | { readonly op: "PutObject"; readonly bucket: string; readonly key: string; readonly body: string | Uint8Array }
   | { readonly op: "GetObject"; readonly bucket: string; readonly key: string }
   | { readonly op: "DeleteObject"; readonly bucket: string; readonly key: string }
   | { readonly op: "ListObjectsV2"; readonly bucket: string; readonly prefix?: string }
@@ -75,8 +88,14 @@ export interface S3Response {
 
 /** A running versitygw. */
 export interface S3Server {
-  /** `http://127.0.0.1:PORT`, the S3 endpoint (path-style). */
+  /** `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` with `tls`: the S3 endpoint (path-style). */
   readonly endpoint: string;
+  /** The region the server serves and signatures must name (`--region`). */
+  readonly region: string;
+  /** With `tls`: path of the PEM of the CA that issued the server's certificate (removed by `stop()`). */
+  readonly caPath: string | undefined;
+  /** With `tls`: that CA's PEM. */
+  readonly caPem: string | undefined;
   /** `http://127.0.0.1:PORT` of the admin API (`versitygw admin --er`). */
   readonly adminEndpoint: string;
   /** The root account: bypasses every bucket policy and ACL (auth/access-control.go, authorizationApplies). */
@@ -99,6 +118,78 @@ export interface S3ServerOptions {
   readonly root?: S3Credentials;
   /** How long to wait for both ports to answer (default 30 s). */
   readonly startTimeoutMs?: number;
+  /** Serve the S3 API over HTTPS with a fresh CA and a certificate for IP 127.0.0.1 (default false: plain HTTP). */
+  readonly tls?: boolean;
+}
+
+/** Client options of {@link s3Request}. */
+export interface S3ClientOptions {
+  /** PEM of the CAs an `https://` endpoint is verified against (instead of Node's bundled roots). */
+  readonly ca?: string;
+}
+
+/** PEM files of a server certificate and the CA that issued it. */
+interface TlsFiles {
+  readonly caPath: string;
+  readonly caPem: string;
+  readonly certPath: string;
+  readonly keyPath: string;
+}
+
+/** The Web Crypto provider @peculiar/x509 signs with: Node's own. */
+const x509Crypto = webcrypto as unknown as NonNullable<Parameters<typeof px509.X509CertificateGenerator.create>[1]>;
+
+/**
+ * A CA (self-signed, CA:true, keyCertSign) and a server certificate it issues for the IP SAN
+ * 127.0.0.1 (serverAuth), both ECDSA P-256 / SHA-256, valid from an hour ago for a day, written
+ * into `dir`. The CA's key is never written: nothing else can be issued under it.
+ */
+async function issueServerCertificate(dir: string): Promise<TlsFiles> {
+  const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+  const notBefore = new Date(Date.now() - 3600_000);
+  const notAfter = new Date(Date.now() + 24 * 3600_000);
+  const caKeys = await x509Crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
+  const ca = await px509.X509CertificateGenerator.createSelfSigned(
+    {
+      name: "CN=versitygw test CA",
+      keys: caKeys,
+      signingAlgorithm: alg,
+      notBefore,
+      notAfter,
+      extensions: [
+        new px509.BasicConstraintsExtension(true, 0, true),
+        new px509.KeyUsagesExtension(px509.KeyUsageFlags.keyCertSign | px509.KeyUsageFlags.cRLSign, true),
+        await px509.SubjectKeyIdentifierExtension.create(caKeys.publicKey, false, x509Crypto),
+      ],
+    },
+    x509Crypto,
+  );
+  const keys = await x509Crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
+  const cert = await px509.X509CertificateGenerator.create(
+    {
+      subject: "CN=127.0.0.1",
+      issuer: ca.subject,
+      publicKey: keys.publicKey,
+      signingKey: caKeys.privateKey,
+      signingAlgorithm: alg,
+      notBefore,
+      notAfter,
+      extensions: [
+        new px509.BasicConstraintsExtension(false, undefined, true),
+        new px509.KeyUsagesExtension(px509.KeyUsageFlags.digitalSignature, true),
+        new px509.ExtendedKeyUsageExtension([px509.ExtendedKeyUsage.serverAuth]),
+        new px509.SubjectAlternativeNameExtension([{ type: "ip", value: "127.0.0.1" }]),
+        await px509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey, false, x509Crypto),
+      ],
+    },
+    x509Crypto,
+  );
+  const caPem = ca.toString("pem");
+  const files: TlsFiles = { caPath: join(dir, "ca.pem"), caPem, certPath: join(dir, "server.crt"), keyPath: join(dir, "server.key") };
+  writeFileSync(files.caPath, `${caPem}\n`);
+  writeFileSync(files.certPath, `${cert.toString("pem")}\n`);
+  writeFileSync(files.keyPath, KeyObject.from(keys.privateKey).export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+  return files;
 }
 
 /** The region versitygw serves and the SDK signs for (versitygw's default `--region`). */
@@ -116,13 +207,14 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once `url` answers any HTTP status (an unsigned GET / is refused, which is an answer). */
-function answers(url: string): Promise<boolean> {
+/** Resolves once `url` answers any HTTP status (an unsigned GET / is refused, which is an answer); https verified against `ca`. */
+function answers(url: string, ca?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = httpRequest(url, { method: "GET", timeout: 1000, agent: false }, (res) => {
+    const onAnswer = (res: IncomingMessage): void => {
       res.resume();
       resolve(true);
-    });
+    };
+    const req = url.startsWith("https:") ? httpsRequest(url, { method: "GET", timeout: 1000, agent: false, ca }, onAnswer) : httpRequest(url, { method: "GET", timeout: 1000, agent: false }, onAnswer);
     req.on("error", () => resolve(false));
     req.on("timeout", () => req.destroy());
     req.end();
@@ -156,13 +248,26 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
   mkdirSync(dataDir);
   mkdirSync(iamDir);
   const [port, adminPort] = [await freePort(), await freePort()];
-  const endpoint = `http://127.0.0.1:${port}`;
+  let tls: TlsFiles | undefined;
+  try {
+    tls = opts.tls === true ? await issueServerCertificate(dir) : undefined;
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const endpoint = `${tls === undefined ? "http" : "https"}://127.0.0.1:${port}`;
   const adminEndpoint = `http://127.0.0.1:${adminPort}`;
+  const clientOpts: S3ClientOptions = tls === undefined ? {} : { ca: tls.caPem };
 
   // Flags as `versitygw --help` and `versitygw posix --help` v1.8.0 name them
   // (cmd/versitygw/main.go, cmd/internal/gwcli/posix.go); the posix backend keeps object and bucket
   // metadata, the bucket policy included, in extended attributes of dataDir.
-  const args = ["--access", root.accessKey, "--secret", root.secretKey, "--region", REGION, "--port", `127.0.0.1:${port}`, "--admin-port", `127.0.0.1:${adminPort}`, "--iam-dir", iamDir, "posix", dataDir];
+  const args = [
+    "--access", root.accessKey, "--secret", root.secretKey, "--region", REGION,
+    "--port", `127.0.0.1:${port}`, "--admin-port", `127.0.0.1:${adminPort}`, "--iam-dir", iamDir,
+    ...(tls === undefined ? [] : ["--cert", tls.certPath, "--key", tls.keyPath]),
+    "posix", dataDir,
+  ];
   const child: ChildProcess = spawn(bin, args, { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
   // Keep the tail of its output for error messages; reading the pipes also keeps it from blocking.
   let output = "";
@@ -206,7 +311,7 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
       await stop();
       throw new Error(`versitygw exited while starting (code ${String(exited.code)}, signal ${String(exited.signal)}):\n${output}`);
     }
-    if ((await answers(endpoint)) && (await answers(adminEndpoint))) break;
+    if ((await answers(endpoint, clientOpts.ca)) && (await answers(adminEndpoint))) break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`versitygw did not answer on ${endpoint} and ${adminEndpoint} within ${opts.startTimeoutMs ?? 30_000} ms:\n${output}`);
@@ -223,17 +328,20 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
     });
 
   const asRoot = async (op: S3Operation): Promise<void> => {
-    const r = await s3Request(endpoint, { ...op, as: root });
+    const r = await s3Request(endpoint, { ...op, as: root }, clientOpts);
     if (r.status >= 300) throw new Error(`${op.op} ${op.bucket} as root: HTTP ${r.status} ${r.code ?? ""}`);
   };
 
   return {
     endpoint,
+    region: REGION,
+    caPath: tls?.caPath,
+    caPem: tls?.caPem,
     adminEndpoint,
     root,
     createUser: (accessKey, secretKey) => admin(["create-user", "--access", accessKey, "--secret", secretKey, "--role", "user"]),
     createBucket: async (bucket) => {
-      const client = s3Client(endpoint, root, undefined);
+      const client = s3Client(endpoint, root, undefined, clientOpts);
       try {
         await client.send(new CreateBucketCommand({ Bucket: bucket }));
       } finally {
@@ -241,24 +349,27 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
       }
     },
     putBucketPolicy: (bucket, policy) => asRoot({ op: "PutBucketPolicy", bucket, policy: typeof policy === "string" ? policy : JSON.stringify(policy) }),
-    request: (req) => s3Request(endpoint, req),
+    request: (req) => s3Request(endpoint, req, clientOpts),
     stop,
   };
 }
 
 /**
  * An S3 client for one caller: path-style (buckets are not DNS names on 127.0.0.1), one attempt
- * (a refusal must surface, not be retried), and its own HTTP agent bound to `from`, without
- * keep-alive, so each request opens a connection from exactly that address.
+ * (a refusal must surface, not be retried), and its own HTTP(S) agent bound to `from`, without
+ * keep-alive, so each request opens a connection from exactly that address. Over https the
+ * server is verified against `opts.ca` when given.
  */
-function s3Client(endpoint: string, as: S3Credentials | "anonymous", from: string | undefined): S3Client {
-  const httpAgent = new Agent({ keepAlive: false, ...(from === undefined ? {} : { localAddress: from }) });
+function s3Client(endpoint: string, as: S3Credentials | "anonymous", from: string | undefined, opts: S3ClientOptions = {}): S3Client {
+  const bind = from === undefined ? {} : { localAddress: from };
+  const httpAgent = new Agent({ keepAlive: false, ...bind });
+  const httpsAgent = new HttpsAgent({ keepAlive: false, ...bind, ...(opts.ca === undefined ? {} : { ca: opts.ca }) });
   return new S3Client({
     endpoint,
     region: REGION,
     forcePathStyle: true,
     maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ httpAgent, connectionTimeout: 5000, requestTimeout: 30_000 }),
+    requestHandler: new NodeHttpHandler({ httpAgent, httpsAgent, connectionTimeout: 5000, requestTimeout: 30_000 }),
     ...(as === "anonymous"
       ? {
           // An unsigned request: the SDK's signer is replaced by one that leaves the request as
@@ -274,10 +385,11 @@ function s3Client(endpoint: string, as: S3Credentials | "anonymous", from: strin
 
 /**
  * Sends one S3 request to `endpoint` as `req.as`, from `req.from`, and returns the HTTP status
- * and S3 error code rather than throwing on a refusal (only a transport failure throws).
+ * and S3 error code rather than throwing on a refusal (only a transport failure throws, a TLS
+ * verification failure included).
  */
-export async function s3Request(endpoint: string, req: S3Request): Promise<S3Response> {
-  const client = s3Client(endpoint, req.as, req.from);
+export async function s3Request(endpoint: string, req: S3Request, opts: S3ClientOptions = {}): Promise<S3Response> {
+  const client = s3Client(endpoint, req.as, req.from, opts);
   try {
     switch (req.op) {
       case "PutObject": {

@@ -249,3 +249,24 @@ export function renderS3CompatibleLokiStorage(args: { bucket: string; endpoint: 
     },
   };
 }
+
+/**
+ * A bucket's lifecycle rules as the S3 API's `LifecycleConfiguration` JSON (what
+ * `aws s3api put-bucket-lifecycle-configuration --lifecycle-configuration` or `mc ilm import`
+ * take), for the operator to apply with the service's own tool (no lifecycle resource is created
+ * on these services, see {@link s3LifecycleRules}). Open Telekom Cloud documents only the
+ * rule-level `Prefix`, not `Filter` (OBS S3 API "PUT Bucket lifecycle",
+ * https://docs.otc.t-systems.com/object-storage-service/s3api/operations_on_buckets/put_bucket_lifecycle.html).
+ */
+export function s3LifecycleDocument(rules: readonly S3LifecycleRule[], profile: S3ProfileSpec): { Rules: Record<string, unknown>[] } {
+  return {
+    Rules: rules.map((r) => ({
+      ID: r.id,
+      Status: r.status,
+      ...(profile.id === "otc" ? { Prefix: "" } : { Filter: { Prefix: "" } }),
+      ...(r.expiration !== undefined ? { Expiration: { Days: r.expiration.days } } : {}),
+      ...(r.noncurrentVersionExpiration !== undefined ? { NoncurrentVersionExpiration: { NoncurrentDays: r.noncurrentVersionExpiration.noncurrentDays } } : {}),
+      ...(r.abortIncompleteMultipartUpload !== undefined ? { AbortIncompleteMultipartUpload: { DaysAfterInitiation: r.abortIncompleteMultipartUpload.daysAfterInitiation } } : {}),
+    })),
+  };
+}

@@ -10,7 +10,7 @@ import type { S3Credential } from "../../config";
 import type { BucketUser, CloudContext, StorageArgs, StorageOutputs, Writer } from "../types";
 import { asS3, s3Endpoint, spokeSourceCidrs } from "./context";
 import { s3BucketName } from "./names";
-import { s3Profile } from "./profiles";
+import { s3Guarantees, s3Profile } from "./profiles";
 import { renderS3CompatibleLokiStorage, renderS3CompatibleObjstore, s3BucketPolicy } from "./render";
 
 /** Arguments of {@link S3CompatibleStorage}: the seam's storage arguments plus the stack's context. */
@@ -52,6 +52,8 @@ export class S3CompatibleStorage extends pulumi.ComponentResource implements Sto
     const guard = { ...child, retainOnDelete: true };
 
     if (!args.buckets.includes("metrics")) throw new Error(`stack ${ctx.stack}: S3-compatible storage needs a metrics bucket`);
+    // What the service cannot express is said on every run, not only in the plan and the policy pack.
+    for (const g of s3Guarantees(profile)) if (!g.expressed) pulumi.log.warn(`stack ${ctx.stack}: ${g.what}: ${g.detail}`, this);
     const names: Partial<Record<"metrics" | "logs", string>> = {};
     const buckets: Partial<Record<"metrics" | "logs", pulumi.Output<string>>> = {};
     const settle: pulumi.Resource[] = [];

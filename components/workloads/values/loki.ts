@@ -190,9 +190,10 @@ export function lokiValues(p: LokiParams): HelmValues {
       analytics: { reporting_enabled: false },
     },
     // The chart's documented way to keep credentials out of its config: environment references
-    // filled from a Secret (values.yaml, loki.configStorageType; templates/_pod.tpl concatenates
-    // defaults.extraArgs and defaults.extraEnvFrom into every Loki pod).
-    ...(p.credentialsSecret !== undefined ? { defaults: { extraArgs: ["-config.expand-env=true"], extraEnvFrom: [{ secretRef: { name: p.credentialsSecret } }] } } : {}),
+    // filled from a Secret (values.yaml, loki.configStorageType). templates/_pod.tpl passes
+    // -config.expand-env=true to every Loki container already, and concatenates defaults.extraEnvFrom
+    // into each (test/s3-thanos.test.ts renders the chart and checks both).
+    ...(p.credentialsSecret !== undefined ? { defaults: { extraEnvFrom: [{ secretRef: { name: p.credentialsSecret } }] } } : {}),
     minio: { enabled: false },
     chunksCache: { enabled: false },
     resultsCache: { enabled: false },
