@@ -130,7 +130,7 @@ export function fleetMarkdown(runs: readonly StackRun[], extraSections: readonly
   const onS3 = spokes.filter((s) => s.config.cloud === "s3");
   if (onS3.length > 0) {
     out.push("", "## S3-compatible storage", "", "What each spoke on an S3-compatible service expresses of the storage checklist (components/clouds/s3/profiles.ts), the advisory for each item its service cannot, and the lifecycle rules its operator applies with the service's own tool: the AWS provider's lifecycle resource never converges against a non-AWS endpoint (hashicorp/terraform-provider-aws#49019, #46021).", "");
-    for (const s of onS3) out.push(...s3PlanSection({ stack: s.stack, objectStorage: s.config.objectStorage, retention: s.config.retention, buckets: obj(obj(reveal(s.outputs)).buckets) as { metrics?: string; logs?: string } }));
+    for (const s of onS3) out.push(...s3PlanSection({ stack: s.stack, objectStorage: s.config.objectStorage, retention: s.config.retention, queryPath: s.config.queryPath, buckets: obj(obj(reveal(s.outputs)).buckets) as { metrics?: string; logs?: string } }));
   }
 
   out.push("", "## Requested resources", "", "Requests of each spoke's workloads (limits are higher); per-node agents (node exporter, Alloy) come on top for every node.", "", "| spoke | profile | cluster CPU | cluster memory | per node CPU | per node memory |", "|---|---|---|---|---|---|");

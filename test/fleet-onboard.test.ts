@@ -226,7 +226,7 @@ describe("fleet onboard --cloud s3", () => {
     assert.equal(result.config.cloud, "s3");
     if (result.config.cloud !== "s3" || result.config.role !== "spoke") throw new Error("not an s3 spoke");
     assert.equal(result.config.objectStorage.endpoint, "https://obs.eu-de.otc.t-systems.com", "the profile's endpoint for eu-de");
-    assert.equal(result.config.objectStorage.principals.reader, otcUser(4));
+    assert.equal(result.config.objectStorage.principals?.reader, otcUser(4));
     assert.deepEqual(result.config.egress, { mode: "existing", count: 2, addresses: ["80.158.10.31", "80.158.10.32"] });
     assert.deepEqual(result.config.network.loadBalancerAnnotations, { "kubernetes.io/elb.id": "7b3a1c2d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "kubernetes.io/elb.class": "performance" });
     assert.equal(result.config.hubReader.auth, "key");

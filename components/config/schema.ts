@@ -335,6 +335,13 @@ const s3Identities = {
   reader: z.string().min(1).optional(),
 };
 
+/**
+ * Where a cloud s3 spoke's identities come from: the operator's (`provided`), or created by the
+ * stack through the service's admin API (`created`, profile `minio` only).
+ */
+export const S3_IDENTITY_MODES = ["provided", "created"] as const;
+export type S3IdentityMode = (typeof S3_IDENTITY_MODES)[number];
+
 const s3ObjectStorage = z.strictObject({
   /** What the service is; says what it can express (components/clouds/s3/profiles.ts). */
   profile: z.enum(S3_PROFILES),
@@ -360,16 +367,25 @@ const s3ObjectStorage = z.strictObject({
    * (components/clouds/s3/profiles.ts): one identity per writing component, the store gateway, and
    * the hub's read-only reader.
    */
-  principals: z.strictObject(s3Identities),
+  principals: z.strictObject(s3Identities).optional(),
+  /**
+   * Where the identities come from: `provided` (default), the operator's, named in `principals`
+   * with their keys in `credentials`; or `created` by this stack through the service's admin API
+   * (profile `minio` only: one MinIO user per identity with its own IAM policy,
+   * components/clouds/s3/storage.ts), when `principals` and every key but `provisioner` are absent.
+   * Required-ness per mode is checked by the s3 rules of {@link validateStackConfig}.
+   */
+  identities: z.enum(S3_IDENTITY_MODES).default("provided"),
   /**
    * Access keys, all Pulumi secrets: `provisioner` creates and hardens the buckets (Pulumi's own
-   * credential); the others are the identities above, one key each.
+   * credential; with `identities: created` also the MinIO admin creating the users); the others
+   * are the identities above, one key each (`identities: provided` only).
    */
   credentials: z.strictObject({
     provisioner: s3Credential,
-    sidecar: s3Credential,
-    compactor: s3Credential,
-    loki: s3Credential,
+    sidecar: s3Credential.optional(),
+    compactor: s3Credential.optional(),
+    loki: s3Credential.optional(),
     store: s3Credential.optional(),
     reader: s3Credential.optional(),
   }),
@@ -582,11 +598,16 @@ export function secretLeaves(role: unknown, cloud: unknown): readonly string[] {
 /**
  * The secret leaves one stack needs (`values`: its `observability:*` values): those of its role
  * and cloud ({@link secretLeaves}), except, on cloud s3, the key of the read identity its query
- * path does not use (`reader` with `spoke-query`, `store` with `hub-store`).
+ * path does not use (`reader` with `spoke-query`, `store` with `hub-store`), and, with
+ * `objectStorage.identities: created`, every identity's key but the provisioner's (the stack
+ * creates the identities and their keys).
  */
 export function neededSecretLeaves(values: Record<string, unknown>): readonly string[] {
   const all = secretLeaves(values.role, values.cloud);
   if (values.cloud !== "s3") return all;
+  const storage = values.objectStorage;
+  const created = storage !== null && typeof storage === "object" && (storage as { identities?: unknown }).identities === "created";
+  if (created) return all.filter((l) => !l.startsWith("objectStorage.credentials.") || l.startsWith("objectStorage.credentials.provisioner."));
   const unused = (values.queryPath ?? "hub-store") === "spoke-query" ? "reader" : "store";
   return all.filter((l) => !l.startsWith(`objectStorage.credentials.${unused}.`));
 }
@@ -900,6 +921,34 @@ function s3Issues(values: Record<string, unknown>, stack: string): ConfigIssue[]
   }
   const principals = obj(storage.principals);
   const credentials = obj(storage.credentials);
+  if (storage.identities === "created") {
+    // The stack creates the identities (components/clouds/s3/storage.ts): only where the profile can
+    // create and bind them, and with nothing of the operator's beside them (a key given here would be
+    // silently ignored, or worse, mistaken for the one in use).
+    if (profile !== undefined && !S3_PROFILE_SPECS[profile].createdIdentities.supported) {
+      out.push({
+        key: `${NS}:objectStorage.identities`,
+        message: `found "created" on profile ${profile}, but this program creates identities only on profile minio (${S3_PROFILE_SPECS[profile].createdIdentities.note ?? S3_PROFILE_SPECS[profile].title}): remove it from Pulumi.${stack}.yaml (the default, provided, takes them from objectStorage.principals and objectStorage.credentials)`,
+      });
+    }
+    if (storage.principals !== undefined) {
+      out.push({ key: `${NS}:objectStorage.principals`, message: `must be absent with identities: created (the stack creates one user per identity, named <stack>-<identity>): remove it from Pulumi.${stack}.yaml` });
+    }
+    for (const identity of Object.keys(credentials).filter((k) => k !== "provisioner")) {
+      out.push({ key: `${NS}:objectStorage.credentials.${identity}`, message: `must be absent with identities: created (the stack creates this identity and its key): remove it with pulumi config rm --path '${NS}:objectStorage.credentials.${identity}' -s ${stack}` });
+    }
+    return out;
+  }
+  if (values.objectStorage !== undefined && storage.principals === undefined) {
+    out.push({
+      key: `${NS}:objectStorage.principals`,
+      message: `not set; with identities: provided (the default) name each identity as the service's bucket policies know it (sidecar, compactor, loki, and reader or store) in Pulumi.${stack}.yaml${profile === undefined || S3_PROFILE_SPECS[profile].createdIdentities.supported ? ", or set objectStorage.identities: created to have the stack create them (profile minio)" : ""}`,
+    });
+  }
+  for (const writer of ["sidecar", "compactor", "loki"] as const) {
+    if (storage.credentials !== undefined && credentials[writer] === undefined)
+      out.push({ key: `${NS}:objectStorage.credentials.${writer}`, message: `not set; the ${writer} writes with its own key (identities: provided): set it with npm run fleet -- secrets --stacks ${stack} (or pulumi config set --secret --path '${NS}:objectStorage.credentials.${writer}.secretKey' <value> -s ${stack}, and accessKey likewise)` });
+  }
   if (profile !== undefined) {
     // Each service names identities in its own format (components/clouds/s3/profiles.ts, with sources):
     // a principal in another format matches no request, and its grants and denies silently do nothing.

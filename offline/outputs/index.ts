@@ -6,10 +6,11 @@ import { awsInvokes, awsOutputs } from "./aws";
 import { azureInvokes, azureOutputs } from "./azure";
 import { coreOutputs, kubernetesOutputs } from "./core";
 import { gcpInvokes, gcpOutputs } from "./gcp";
+import { minioOutputs } from "./minio";
 import { tlsOutputs } from "./tls";
 import type { InvokeTable, MockContext, MockOutputs, MockRegistration, OutputTable } from "./types";
 
-export const outputTable: OutputTable = { ...coreOutputs, ...tlsOutputs, ...awsOutputs, ...gcpOutputs, ...azureOutputs };
+export const outputTable: OutputTable = { ...coreOutputs, ...tlsOutputs, ...awsOutputs, ...gcpOutputs, ...azureOutputs, ...minioOutputs };
 
 export const invokeTable: InvokeTable = { ...awsInvokes, ...gcpInvokes, ...azureInvokes };
 

@@ -36,6 +36,24 @@ function bindsSourceIp(doc: unknown): boolean {
   return arr(at(decoded(doc), "Statement")).some((s) => at(s, "Effect") === "Allow" && entries(at(s, "Condition", "IpAddress")).some(([k]) => k.toLowerCase() === "aws:sourceip"));
 }
 
+/**
+ * MinIO users the stack created (cloud s3, profile minio, `objectStorage.identities: created`) carry
+ * their bounds in IAM policies (`minio.IamPolicy`, components/clouds/s3/render.ts s3UserPolicy)
+ * instead of a bucket policy.
+ */
+const MINIO_IAM_POLICY = "minio:index/iamPolicy:IamPolicy";
+
+/**
+ * True when some IAM policy document allows actions on `bucket` only from source addresses: an
+ * Allow statement naming the bucket's ARN (or its objects) under an `IpAddress aws:SourceIp` condition.
+ */
+function userPolicyBindsBucket(doc: unknown, bucket: string): boolean {
+  return arr(at(decoded(doc), "Statement")).some((s) => {
+    const resources = [at(s, "Resource")].flat().map((r) => str(r));
+    return at(s, "Effect") === "Allow" && resources.some((r) => r === `arn:aws:s3:::${bucket}` || r === `arn:aws:s3:::${bucket}/*`) && entries(at(s, "Condition", "IpAddress")).some(([k]) => k.toLowerCase() === "aws:sourceip");
+  });
+}
+
 /** True when a bucket policy document denies requests without TLS. */
 function deniesPlainHttp(doc: unknown): boolean {
   return arr(at(decoded(doc), "Statement")).some((s) => at(s, "Effect") === "Deny" && ["false", false].includes(at(s, "Condition", "Bool", "aws:SecureTransport") as string | boolean));
@@ -65,17 +83,22 @@ export const s3CompatibleGuarantees: StackValidationPolicy = {
   description:
     "Advisory, per bucket on an S3-compatible service: the S3 checklist items (SECURITY-CHECKLIST, AWS S3: S3.1, S3.5, S3.13, S3.14, S3.17) its stack could not express because the service does not support them " +
     "(components/clouds/s3/profiles.ts, README \"S3-compatible spokes\"): a bucket policy binding writers and the hub reader to their addresses (aws:SourceIp), " +
+    "or, for MinIO users the stack created (objectStorage.identities: created), their own IAM policies doing so, " +
     "denying requests without TLS, a public access block, versioning, default encryption, and lifecycle rules (never applied through the AWS provider on these services: " +
     "hashicorp/terraform-provider-aws#49019, #46021).",
   enforcementLevel: "advisory",
   validateStack: (args, reportViolation) => {
     const report = onceReporter(reportViolation);
+    const userPolicies = args.resources.filter((r) => r.type === MINIO_IAM_POLICY).map((p) => at(p.props, "policy"));
     for (const [bucket, rs] of compatibleBuckets(args.resources)) {
       const of = (type: string): PolicyResource[] => rs.filter((r) => r.type === type);
       const where = rs.find((r) => r.type === T.s3Bucket)?.urn ?? rs[0].urn;
       const policies = of(T.s3Policy).map((p) => at(p.props, "policy"));
       if (policies.some((p) => p === UNKNOWN)) continue;
-      if (policies.length === 0) report(`bucket ${bucket} has no bucket policy: its service cannot bind writers or the hub reader to their addresses; each key works from anywhere`, where);
+      if (policies.length === 0 && userPolicies.some((p) => p === UNKNOWN)) continue;
+      // Keys bound by the created users' own IAM policies: no bucket policy is needed to bind them.
+      const boundByUsers = userPolicies.some((p) => userPolicyBindsBucket(p, bucket));
+      if (policies.length === 0 && !boundByUsers) report(`bucket ${bucket} has no bucket policy: its service cannot bind writers or the hub reader to their addresses; each key works from anywhere`, where);
       else if (!policies.some(bindsSourceIp)) report(`bucket ${bucket}: its bucket policy binds no identity to source addresses (the service does not evaluate aws:SourceIp)`, where);
       if (policies.length > 0 && !policies.some(deniesPlainHttp)) report(`bucket ${bucket}: no statement denies requests without TLS (the service does not evaluate aws:SecureTransport); only the https endpoint keeps them encrypted`, where);
       if (of(T.s3PublicAccessBlock).length === 0) report(`bucket ${bucket} has no public access block (the service has none): no statement allows the anonymous principal`, where);

@@ -7,7 +7,7 @@
 import { retentionOf } from "../../config/schema";
 import { S3_PROFILES } from "../../config/regions";
 import { s3Guarantees, s3Profile } from "./profiles";
-import { s3LifecycleDocument, s3LifecycleRules } from "./render";
+import { s3CreatedUserName, s3LifecycleDocument, s3LifecycleRules } from "./render";
 
 /** What the section needs of one stack. */
 export interface S3PlanInput {
@@ -15,6 +15,8 @@ export interface S3PlanInput {
   /** The stack's raw `observability:objectStorage` and `observability:retention` values. */
   objectStorage: unknown;
   retention: unknown;
+  /** The stack's raw `observability:queryPath` (which read identity a created-identities spoke has). */
+  queryPath?: unknown;
   /** The stack's bucket names (its `buckets` output). */
   buckets: { metrics?: string; logs?: string };
 }
@@ -29,8 +31,15 @@ export function s3PlanSection(input: S3PlanInput): string[] {
   const profile = s3Profile(id);
   const endpoint = String(storage.endpoint ?? "<endpoint>");
   const out = [`### ${input.stack}: ${profile.title} at ${endpoint}`, "", "| guarantee | | how, or why not |", "|---|---|---|"];
-  for (const g of s3Guarantees(profile)) out.push(`| ${g.what} | ${g.expressed ? "yes" : "**advisory**"} | ${g.detail} |`);
+  // Created identities only where the profile creates them (the configuration refuses them elsewhere).
+  const created = storage.identities === "created" && profile.createdIdentities.supported;
+  for (const g of s3Guarantees(profile, created ? "created" : "provided")) out.push(`| ${g.what} | ${g.expressed ? "yes" : "**advisory**"} | ${g.detail} |`);
   out.push("");
+  if (created) {
+    const read = input.queryPath === "spoke-query" ? "store" : "reader";
+    const users = (["sidecar", "compactor", "loki", read] as const).map((u) => `\`${s3CreatedUserName(input.stack, u)}\``);
+    out.push(`Identities created by the stack (MinIO users, each with an IAM policy of the same name binding it to its bucket, actions and addresses): ${users.join(", ")}.`, "");
+  }
   const retention = retentionOf(input.retention);
   for (const role of ["metrics", "logs"] as const) {
     const bucket = input.buckets[role];

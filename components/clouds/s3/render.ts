@@ -152,6 +152,81 @@ export function s3BucketPolicy(args: S3BucketPolicyArgs): S3PolicyDocument {
   return { Version: "2012-10-17", Statement: statements };
 }
 
+/** A statement of an identity-based (IAM user) policy: no `Principal`, the user it is attached to is the principal. */
+export interface S3IamStatement {
+  Sid: string;
+  Effect: "Allow" | "Deny";
+  Action: string | string[];
+  Resource: string[];
+  Condition?: PolicyCondition;
+}
+
+/** An IAM policy document attached to one created user. */
+export interface S3IamPolicyDocument {
+  Version: "2012-10-17";
+  Statement: S3IamStatement[];
+}
+
+/** Arguments of {@link s3UserPolicy}. */
+export interface S3UserPolicyArgs {
+  /** The identity the policy is attached to. */
+  user: BucketUser | "reader";
+  /** The one bucket it works on (the metrics bucket, or the logs bucket for Loki). */
+  bucket: string;
+  profile: S3ProfileSpec;
+  /** Where its requests come from: the spoke's source addresses, or the hub's egress for `reader`. */
+  sourceCidrs: readonly string[];
+}
+
+/** The identities that only read: denied every write explicitly. */
+const READ_ONLY_USERS: ReadonlySet<BucketUser | "reader"> = new Set(["store", "reader"]);
+
+/**
+ * The IAM policy of one identity the stack creates (`objectStorage.identities: created`, profile
+ * `minio`): the same bounds {@link s3BucketPolicy} writes, carried by the user instead of the bucket.
+ * - Allow exactly {@link S3_USER_ACTIONS} of the user on its bucket and its objects, from its
+ *   addresses (`IpAddress aws:SourceIp`);
+ * - Deny `s3:*` on every bucket from anywhere else (`NotIpAddress`): a policy the operator attaches
+ *   to the user later cannot make the key usable from elsewhere;
+ * - the readers (store gateway, hub) explicitly denied every write on every bucket.
+ * MinIO evaluates aws:SourceIp for every action in IAM policies ("Supported S3 Policy Condition Keys",
+ * https://min.io/docs/minio/linux/administration/identity-access-management/policy-based-access-control.html#minio-policy-conditions)
+ * and refuses a policy naming an action it does not know (minio/pkg policy/actionset.go Validate),
+ * so the profile's unsupported actions are left out.
+ */
+export function s3UserPolicy(args: S3UserPolicyArgs): S3IamPolicyDocument {
+  const { profile, user } = args;
+  if (!profile.createdIdentities.supported) throw new Error(`profile ${profile.id} cannot create identities: no user policy can be rendered`);
+  if (args.sourceCidrs.length === 0) throw new Error(`the ${user}'s source addresses are empty: it could do nothing`);
+  const from = cidrs(args.sourceCidrs);
+  const supported = (actions: readonly string[]): string[] => actions.filter((a) => !profile.unsupportedPolicyActions.includes(a));
+  const everyBucket = [profile.resource("*")];
+  const statements: S3IamStatement[] = [
+    { Sid: `Allow${cap(user)}`, Effect: "Allow", Action: supported(S3_USER_ACTIONS[user]), Resource: [profile.resource(args.bucket), profile.resource(`${args.bucket}/*`)], Condition: { IpAddress: { "aws:SourceIp": from } } },
+    { Sid: `Deny${cap(user)}OutsideItsAddresses`, Effect: "Deny", Action: "s3:*", Resource: everyBucket, Condition: { NotIpAddress: { "aws:SourceIp": from } } },
+  ];
+  if (READ_ONLY_USERS.has(user)) statements.push({ Sid: `Deny${cap(user)}AnyWrite`, Effect: "Deny", Action: supported(S3_READER_DENIED_ACTIONS), Resource: everyBucket });
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+/** The name of a user the stack creates: `<stack>-<identity>` (MinIO refuses '=' and ',' in access keys; stack names have neither). */
+export function s3CreatedUserName(stack: string, user: BucketUser | "reader"): string {
+  return `${stack}-${user}`;
+}
+
+/**
+ * Arguments of the MinIO provider (@pulumi/minio 0.17.1, wrapping aminueza/terraform-provider-minio
+ * v1.20.1, minio/provider.go and minio/new_client.go) for the service at the endpoint: `minioServer`
+ * is host and port without scheme (minio-go's `minio.New` endpoint), `minioSsl` must be set (the
+ * provider's default is false, plain HTTP), and the region signs the requests (default us-east-1).
+ * The admin credential (`minioUser`/`minioPassword`) is added by the module.
+ */
+export function minioProviderArgs(endpoint: S3Endpoint): { minioServer: string; minioSsl: true; minioInsecure: false; minioRegion: string } {
+  const u = new URL(endpoint.url);
+  if (u.protocol !== "https:") throw new Error(`the MinIO endpoint must be https (got ${endpoint.url})`);
+  return { minioServer: `${u.hostname}:${u.port === "" ? "443" : u.port}`, minioSsl: true, minioInsecure: false, minioRegion: endpoint.region };
+}
+
 function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }

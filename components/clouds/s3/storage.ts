@@ -5,13 +5,13 @@
  * each workload's own key.
  */
 import * as aws from "@pulumi/aws";
+import * as minio from "@pulumi/minio";
 import * as pulumi from "@pulumi/pulumi";
-import type { S3Credential } from "../../config";
 import type { BucketUser, CloudContext, StorageArgs, StorageOutputs, Writer } from "../types";
 import { asS3, s3Endpoint, spokeSourceCidrs } from "./context";
 import { s3BucketName } from "./names";
 import { s3Guarantees, s3Profile } from "./profiles";
-import { renderS3CompatibleLokiStorage, renderS3CompatibleObjstore, s3BucketPolicy } from "./render";
+import { minioProviderArgs, renderS3CompatibleLokiStorage, renderS3CompatibleObjstore, s3BucketPolicy, s3CreatedUserName, s3UserPolicy } from "./render";
 
 /** Arguments of {@link S3CompatibleStorage}: the seam's storage arguments plus the stack's context. */
 export interface S3CompatibleStorageArgs extends StorageArgs {
@@ -19,14 +19,22 @@ export interface S3CompatibleStorageArgs extends StorageArgs {
 }
 
 /** The bucket each user works on. */
-const BUCKET_OF: Readonly<Record<BucketUser, "metrics" | "logs">> = { sidecar: "metrics", compactor: "metrics", store: "metrics", loki: "logs" };
+const BUCKET_OF: Readonly<Record<BucketUser | "reader", "metrics" | "logs">> = { sidecar: "metrics", compactor: "metrics", store: "metrics", reader: "metrics", loki: "logs" };
+
+/** An identity's key pair, as configured (provided) or as the service returned it (created). */
+interface IdentityKey {
+  accessKey: pulumi.Input<string>;
+  secretKey: pulumi.Input<string>;
+}
 
 /**
  * The stack's buckets on an S3-compatible service.
  *
- * Identities are the service's access keys, one per bucket user, from secret config: the
- * operator creates them in the service (they are accounts of the service, not of this program)
- * and rotates them; each workload gets only its own key, in a Kubernetes Secret.
+ * Identities are the service's access keys, one per bucket user: from secret config
+ * (`objectStorage.identities: provided`, the operator creates and rotates them), or, on MinIO
+ * (`identities: created`), users this stack creates through the MinIO provider, each bound by an
+ * IAM policy of its own (render.ts s3UserPolicy). Each workload gets only its own key, in a
+ * Kubernetes Secret.
  */
 export class S3CompatibleStorage extends pulumi.ComponentResource implements StorageOutputs {
   public readonly metricsBucket: pulumi.Output<string>;
@@ -52,8 +60,10 @@ export class S3CompatibleStorage extends pulumi.ComponentResource implements Sto
     const guard = { ...child, retainOnDelete: true };
 
     if (!args.buckets.includes("metrics")) throw new Error(`stack ${ctx.stack}: S3-compatible storage needs a metrics bucket`);
+    const created = storage.identities === "created";
+    if (created && !profile.createdIdentities.supported) throw new Error(`stack ${ctx.stack}: profile ${profile.id} cannot create its identities: remove objectStorage.identities (created is for profile minio)`);
     // What the service cannot express is said on every run, not only in the plan and the policy pack.
-    for (const g of s3Guarantees(profile)) if (!g.expressed) pulumi.log.warn(`stack ${ctx.stack}: ${g.what}: ${g.detail}`, this);
+    for (const g of s3Guarantees(profile, storage.identities)) if (!g.expressed) pulumi.log.warn(`stack ${ctx.stack}: ${g.what}: ${g.detail}`, this);
     const names: Partial<Record<"metrics" | "logs", string>> = {};
     const buckets: Partial<Record<"metrics" | "logs", pulumi.Output<string>>> = {};
     const settle: pulumi.Resource[] = [];
@@ -100,56 +110,106 @@ export class S3CompatibleStorage extends pulumi.ComponentResource implements Sto
     this.metricsBucket = buckets.metrics as pulumi.Output<string>;
     this.logsBucket = buckets.logs;
 
-    // ---- identities: the principals the bucket policies name ----
-    const writers: Partial<Record<Writer, string>> = {};
-    for (const w of ["sidecar", "compactor", "loki"] as const) if (args.writers[w] !== undefined) writers[w] = storage.principals[w];
-    const storePrincipal = args.store !== undefined ? storage.principals.store : undefined;
-    if (args.store !== undefined && storePrincipal === undefined) throw new Error(`stack ${ctx.stack}: objectStorage.principals.store is required for the spoke's store gateway`);
-    const hubReaderPrincipal = args.hubReader !== undefined ? storage.principals.reader : undefined;
+    // ---- identities ----
     if (args.hubReader !== undefined && !args.hubReader.key) throw new Error(`stack ${ctx.stack}: an S3-compatible service reads with a key only (hubReader.auth: key)`);
-    if (args.hubReader !== undefined && hubReaderPrincipal === undefined) throw new Error(`stack ${ctx.stack}: objectStorage.principals.reader is required for the hub's reader`);
-
-    // ---- bucket policies ----
+    // The identities in use: each writer the stack runs, its store gateway, the hub's reader.
+    const inUse: (BucketUser | "reader")[] = [
+      ...(["sidecar", "compactor", "loki"] as const).filter((w) => args.writers[w] !== undefined && (w !== "loki" || buckets.logs !== undefined)),
+      ...(args.store !== undefined ? (["store"] as const) : []),
+      ...(args.hubReader !== undefined ? (["reader"] as const) : []),
+    ];
     const sources = spokeSourceCidrs(config, args.ownEgressIps);
-    if (profile.bucketPolicy.supported) {
-      for (const role of args.buckets) {
-        const roleWriters = Object.fromEntries(Object.entries(writers).filter(([w]) => BUCKET_OF[w as Writer] === role)) as Partial<Record<Writer, string>>;
-        const onMetrics = role === "metrics";
-        new aws.s3.BucketPolicy(`${name}-${role}-policy`, {
-          bucket: buckets[role] as pulumi.Output<string>,
-          policy: pulumi.all([sources, onMetrics && args.hubReader !== undefined ? pulumi.output(args.hubReader.egressIps) : pulumi.output<string[] | undefined>(undefined)]).apply(([src, hubIps]) =>
-            JSON.stringify(
-              s3BucketPolicy({
-                bucket: names[role] as string,
-                profile,
-                writers: roleWriters,
-                localReaders: onMetrics && storePrincipal !== undefined ? { store: storePrincipal } : {},
-                spokeSourceCidrs: src,
-                hubReader: hubIps !== undefined && hubReaderPrincipal !== undefined ? { principal: hubReaderPrincipal, sourceIps: hubIps } : undefined,
-              }),
+    const keys: Partial<Record<BucketUser | "reader", IdentityKey>> = {};
+    if (created) {
+      // The MinIO admin API through the provisioner's credential (MinIO root, or a user allowed
+      // admin:CreateUser, admin:CreatePolicy, admin:AttachUserOrGroupPolicy and the rest).
+      const provisioner = storage.credentials.provisioner;
+      const admin = new minio.Provider(`${name}-minio`, {
+        ...minioProviderArgs(endpoint),
+        minioUser: pulumi.secret(provisioner.accessKey),
+        minioPassword: pulumi.secret(provisioner.secretKey),
+      }, { parent: this });
+      const viaAdmin = { parent: this, provider: admin };
+      for (const user of inUse) {
+        const userName = s3CreatedUserName(ctx.stack, user);
+        const from = user === "reader" ? pulumi.output((args.hubReader as NonNullable<typeof args.hubReader>).egressIps) : sources;
+        // A user is no data store, but every writer and the hub's reader stop at once without it:
+        // protected, so only a deliberate unprotect removes it. Not retained on delete: a user
+        // outliving its stack is a live key nobody manages, and the retained buckets stay readable
+        // with the provisioner's credential. forceDestroy stays false: the provider deletes the user
+        // on any update when it is true (terraform-provider-minio v1.20.1 minioUpdateUser).
+        const iamUser = new minio.IamUser(`${name}-${user}`, { name: userName, forceDestroy: false, disableUser: false }, { ...viaAdmin, protect: true });
+        // The policy and its attachment follow the user: a MinIO user with no policy attached is
+        // denied everything, so losing them fails closed.
+        const policy = new minio.IamPolicy(`${name}-${user}-policy`, {
+          name: userName,
+          policy: from.apply((src) => JSON.stringify(s3UserPolicy({ user, bucket: names[BUCKET_OF[user]] as string, profile, sourceCidrs: src }))),
+        }, viaAdmin);
+        new minio.IamUserPolicyAttachment(`${name}-${user}-attachment`, { userName: iamUser.name, policyName: policy.name }, viaAdmin);
+        // The user's name is its access key; the secret is generated by the provider and kept secret
+        // (IamUser marks `secret` an additional secret output).
+        keys[user] = { accessKey: iamUser.name, secretKey: pulumi.secret(iamUser.secret) };
+      }
+    } else {
+      const principals = storage.principals;
+      if (principals === undefined) throw new Error(`stack ${ctx.stack}: objectStorage.principals is required with identities: provided`);
+      for (const user of inUse) {
+        if (principals[user] === undefined) throw new Error(`stack ${ctx.stack}: objectStorage.principals.${user} is required`);
+        const credential = storage.credentials[user];
+        if (credential === undefined) throw new Error(`stack ${ctx.stack}: objectStorage.credentials.${user} is required`);
+        keys[user] = { accessKey: pulumi.secret(credential.accessKey), secretKey: pulumi.secret(credential.secretKey) };
+      }
+      // ---- bucket policies: the principals the operator named ----
+      const writers: Partial<Record<Writer, string>> = {};
+      for (const w of ["sidecar", "compactor", "loki"] as const) if (inUse.includes(w)) writers[w] = principals[w];
+      const storePrincipal = inUse.includes("store") ? principals.store : undefined;
+      const hubReaderPrincipal = inUse.includes("reader") ? principals.reader : undefined;
+      if (profile.bucketPolicy.supported) {
+        for (const role of args.buckets) {
+          const roleWriters = Object.fromEntries(Object.entries(writers).filter(([w]) => BUCKET_OF[w as Writer] === role)) as Partial<Record<Writer, string>>;
+          const onMetrics = role === "metrics";
+          new aws.s3.BucketPolicy(`${name}-${role}-policy`, {
+            bucket: buckets[role] as pulumi.Output<string>,
+            policy: pulumi.all([sources, onMetrics && args.hubReader !== undefined ? pulumi.output(args.hubReader.egressIps) : pulumi.output<string[] | undefined>(undefined)]).apply(([src, hubIps]) =>
+              JSON.stringify(
+                s3BucketPolicy({
+                  bucket: names[role] as string,
+                  profile,
+                  writers: roleWriters,
+                  localReaders: onMetrics && storePrincipal !== undefined ? { store: storePrincipal } : {},
+                  spokeSourceCidrs: src,
+                  hubReader: hubIps !== undefined && hubReaderPrincipal !== undefined ? { principal: hubReaderPrincipal, sourceIps: hubIps } : undefined,
+                }),
+              ),
             ),
-          ),
-        }, { ...guard, dependsOn: settle.slice() });
+          }, { ...guard, dependsOn: settle.slice() });
+        }
       }
     }
 
     // ---- workload configuration: each user its own key ----
-    const objstore = (user: Exclude<BucketUser, "loki"> | "reader", credential: S3Credential | undefined): pulumi.Output<string> => {
-      if (credential === undefined) throw new Error(`stack ${ctx.stack}: objectStorage.credentials.${user} is required`);
+    const keyOf = (user: BucketUser | "reader"): IdentityKey => {
+      const k = keys[user];
+      if (k === undefined) throw new Error(`stack ${ctx.stack}: no key for the ${user} (objectStorage.credentials.${user})`);
+      return k;
+    };
+    const objstore = (user: Exclude<BucketUser, "loki"> | "reader"): pulumi.Output<string> => {
+      const k = keyOf(user);
       return pulumi.secret(
-        this.metricsBucket.apply((bucket) => renderS3CompatibleObjstore({ bucket, endpoint, credentials: { accessKey: credential.accessKey, secretKey: credential.secretKey } })),
+        pulumi.all([this.metricsBucket, k.accessKey, k.secretKey]).apply(([bucket, accessKey, secretKey]) => renderS3CompatibleObjstore({ bucket, endpoint, credentials: { accessKey, secretKey } })),
       );
     };
     this.objstoreFor = {};
-    if (args.writers.sidecar !== undefined) this.objstoreFor.sidecar = objstore("sidecar", storage.credentials.sidecar);
-    if (args.writers.compactor !== undefined) this.objstoreFor.compactor = objstore("compactor", storage.credentials.compactor);
-    if (args.store !== undefined) this.objstoreFor.store = objstore("store", storage.credentials.store);
-    this.writerObjstore = this.objstoreFor.sidecar ?? objstore("compactor", storage.credentials.compactor);
-    if (args.hubReader !== undefined) this.readonlyObjstore = objstore("reader", storage.credentials.reader);
+    if (args.writers.sidecar !== undefined) this.objstoreFor.sidecar = objstore("sidecar");
+    if (args.writers.compactor !== undefined) this.objstoreFor.compactor = objstore("compactor");
+    if (args.store !== undefined) this.objstoreFor.store = objstore("store");
+    this.writerObjstore = this.objstoreFor.sidecar ?? objstore("compactor");
+    if (args.hubReader !== undefined) this.readonlyObjstore = objstore("reader");
     const logs = buckets.logs;
     if (logs !== undefined) {
       this.lokiStorage = logs.apply((bucket): Record<string, unknown> => renderS3CompatibleLokiStorage({ bucket, endpoint }));
-      this.lokiCredentials = pulumi.secret({ accessKey: storage.credentials.loki.accessKey, secretKey: storage.credentials.loki.secretKey });
+      const loki = keyOf("loki");
+      this.lokiCredentials = pulumi.secret(pulumi.output({ accessKey: loki.accessKey, secretKey: loki.secretKey }));
     }
     // No workload identity on these services: nothing to annotate, the key is in each workload's Secret.
     this.workloadIdentity = Object.fromEntries((["sidecar", "compactor", "loki", "store"] as const).map((u) => [u, { annotations: {}, podLabels: {} }]));
