@@ -20,13 +20,19 @@ export interface StackFoundation {
   k8sOpts: { provider: Cluster["provider"]; dependsOn: Cluster[] };
 }
 
-/** Creates the provider, egress, cluster connection and PKI of a stack (named `<stack>-*`). */
-export function stackFoundation(config: StackConfig): StackFoundation {
+/** Creates the provider, egress and cluster connection of a stack (named `<stack>-*`); an edge needs no more. */
+export function stackBase(config: StackConfig): Omit<StackFoundation, "pki"> {
   const cloud = cloudModule(config.cloud);
   const provider = cloud.createProvider(`${config.stack}-${config.cloud}`, config);
   const ctx: CloudContext = { stack: config.stack, config, labels: resourceLabels(config), provider };
   const egress = cloud.createEgress(`${config.stack}-egress`, ctx, { egress: config.egress });
   const cluster = new Cluster(config.stack, { kubeconfig: config.kubeconfig, namespace: config.namespace, labels: k8sLabels(config, "namespace") });
+  return { cloud, ctx, egress, cluster, k8sOpts: { provider: cluster.provider, dependsOn: [cluster] } };
+}
+
+/** Creates the provider, egress, cluster connection and PKI of a stack (named `<stack>-*`). */
+export function stackFoundation(config: StackConfig): StackFoundation {
+  const base = stackBase(config);
   const pki = new StackPki(`${config.stack}-pki`, {
     stack: config.stack,
     caValidityHours: config.pki.caValidityHours,
@@ -35,5 +41,5 @@ export function stackFoundation(config: StackConfig): StackFoundation {
     leafEarlyRenewalHours: config.pki.leafEarlyRenewalHours,
     rotateCa: config.pki.rotateCa,
   });
-  return { cloud, ctx, egress, cluster, pki, k8sOpts: { provider: cluster.provider, dependsOn: [cluster] } };
+  return { ...base, pki };
 }

@@ -9,7 +9,7 @@ import { parse } from "yaml";
 import { type BackendSettings, AutomationRunner, detectPulumi, resolveBackend } from "./automation";
 import { EXIT, EXIT_CODES_HELP, type ExitCode, FleetError } from "./exit-codes";
 import { executeOnboard, lineDiff, planOnboard } from "./onboard";
-import { type FleetOptions, CONTRACT_OUTPUT, SPOKES_ENV, driftFleet, loadFleet, planFleet, runFleet } from "./orchestrator";
+import { type FleetOptions, CONTRACT_OUTPUT, SPOKES_ENV, driftFleet, fleetStacks, loadFleet, planFleet, runFleet } from "./orchestrator";
 import { type Sink, createReporter, outputMode, pipeSafeSink, renderDriftJson, renderDriftTable, renderPlan } from "./output";
 import { type DoctorProbes, doctorExitCode, realProbes, renderDoctor, runDoctor } from "./doctor";
 import { type SecretPrompt, missingCount, parseFromFile, renderSecretStatus, secretStatus, setCommand, setSecrets, terminalPrompt } from "./secrets";
@@ -57,6 +57,8 @@ interface OnboardFlags {
   principal: string[];
   lbAnnotation: string[];
   storageSourceCidrs?: string[];
+  role: string;
+  spoke?: string;
 }
 
 const DEFAULT_PROJECT = resolve(__dirname, "..");
@@ -159,7 +161,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
   common(program.command("drift").description("refresh preview of every stack; table of drifted resources (exit 1 on drift)")).action(async (flags: CommonFlags) => {
     const dir = resolve(flags.projectDir);
     const fleet = loadFleet(dir, flags.stacks);
-    const stacks = [...(fleet.hub ? [fleet.hub] : []), ...fleet.spokes];
+    const stacks = fleetStacks(fleet);
     if (flags.dryRun) {
       const plan = { type: "plan", op: "drift", stacks: stacks.map((s) => s.name), parallel: flags.parallel };
       out(flags.json ? JSON.stringify(plan) : `fleet drift: dry run, would preview a refresh of ${plan.stacks.join(", ")} (${flags.parallel} at a time)`);
@@ -171,7 +173,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
     exitCode = report.exitCode;
   });
 
-  common(program.command("onboard").argument("<stack>", "name of the new spoke stack, like prod-02").description("add a spoke: write Pulumi.<stack>.yaml, list it in the hub, deploy the spoke and the hub"), false)
+  common(program.command("onboard").argument("<stack>", "name of the new stack, like prod-02").description("add a spoke (write Pulumi.<stack>.yaml, list it in the hub, deploy the spoke and the hub) or, with --role edge, an edge (list it in its zone spoke's receiver, deploy the spoke and the edge)"), false)
+    .option("--role <role>", "spoke, or edge: a small cluster whose agent writes only to its zone spoke's receiver (needs --spoke)", "spoke")
+    .option("--spoke <stack>", "edges only, required there: the spoke of the edge's sovereignty zone it writes to")
     .requiredOption("--cloud <cloud>", "aws, gcp, azure, or s3 (an S3-compatible service: needs --profile)")
     .requiredOption("--region <region>", "region of the cloud, like eu-central-1; on s3 the profile's region (eu-de) or, on premises, <country>-<site> (de-fra1)")
     .option("--environment <env>", "dev, test, stag or prod (default: the stack name's prefix, dev-02 is dev)")
@@ -196,8 +200,11 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
           throw new FleetError(`${what} ${file}: ${(e as Error).message}`, EXIT.USAGE);
         }
       };
+      if (flags.role !== "spoke" && flags.role !== "edge") throw new FleetError(`--role ${flags.role}: expected spoke or edge`, EXIT.USAGE);
       const plan = planOnboard(dir, {
         stack,
+        role: flags.role,
+        spoke: flags.spoke,
         cloud: flags.cloud,
         region: flags.region,
         environment: flags.environment,
@@ -216,7 +223,10 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
       });
       const opts = fleetOpts(flags);
       if (flags.dryRun) {
-        const waves = planFleet("up", { hub: { name: plan.hub, role: "hub", cloud: "", region: "", spokes: [] }, spokes: [{ name: stack, role: "spoke", cloud: flags.cloud, region: flags.region, spokes: [] }] }, opts).filter((w) => w.wave !== 1);
+        const waves =
+          plan.role === "edge"
+            ? planFleet("up", { spokes: [{ name: plan.hub, role: "spoke", cloud: "", region: "", spokes: [], edges: [stack] }], edges: [{ name: stack, role: "edge", cloud: flags.cloud, region: flags.region, spokes: [], spoke: plan.hub }] }, opts)
+            : planFleet("up", { hub: { name: plan.hub, role: "hub", cloud: "", region: "", spokes: [] }, spokes: [{ name: stack, role: "spoke", cloud: flags.cloud, region: flags.region, spokes: [] }] }, opts).filter((w) => w.wave !== 1);
         if (flags.json) {
           out(JSON.stringify({ type: "onboard-plan", stack, hub: plan.hub, stackFile: plan.stackFileCurrent ? null : { path: plan.stackPath, text: plan.stackText }, secrets: plan.secrets.map((s) => s.key), missingSecrets: plan.missingSecrets, hubDiff: plan.hubCurrent ? null : lineDiff(plan.hubTextBefore, plan.hubTextAfter, plan.hubPath), waves }));
           return;
@@ -235,7 +245,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<ExitCode
       const outcome = await executeOnboard(dir, runner, plan, opts, { emit: (e) => reporter.event(e) });
       reporter.close();
       if (outcome.alreadyOnboarded) {
-        reporter.info(`${stack} is already onboarded: ${plan.stackPath} and the hub's spoke list are in place and ${stack} is deployed`);
+        reporter.info(`${stack} is already onboarded: ${plan.stackPath} and ${plan.role === "edge" ? `${plan.hub}'s edge list is` : "the hub's spoke list are"} in place and ${stack} is deployed`);
         return;
       }
       for (const w of outcome.written) reporter.info(`wrote ${w}`);

@@ -15,7 +15,7 @@ import { neededSecretLeaves } from "../components/config/schema";
 import { readStackFile } from "../components/config/stackfile";
 import { type BackendInput, PULUMI_INSTALL, backendUrlOf, resolveBackend } from "./automation";
 import { EXIT, type ExitCode, FleetError } from "./exit-codes";
-import type { Fleet, FleetStack } from "./orchestrator";
+import { fleetStacks, type Fleet, type FleetStack } from "./orchestrator";
 import type { StackRunner } from "./runner";
 import { type StackSecrets, secretStatus, setCommand } from "./secrets";
 
@@ -281,7 +281,7 @@ export async function runDoctor(
     add({ check: "passphrase", ok: false, detail: e instanceof FleetError ? e.message.split(":")[0] : why(e), fix: "export PULUMI_CONFIG_PASSPHRASE_FILE=<file holding the passphrase> (or PULUMI_CONFIG_PASSPHRASE), or pass --passphrase-file <file>" });
   }
 
-  const stacks: FleetStack[] = [...(fleet.hub ? [fleet.hub] : []), ...fleet.spokes];
+  const stacks: FleetStack[] = fleetStacks(fleet);
   const runner = pulumiOk && backendOk && secretsProviderOk ? await createRunner().catch(() => undefined) : undefined;
   if (runner === undefined) {
     // Without a stack to open, the stack files still say which secrets are set (Pulumi keeps

@@ -12,7 +12,7 @@ import { type Document, isMap, isSeq, parse, parseDocument, stringify } from "ya
 import { s3Profile } from "../components/clouds/s3/profiles";
 import { CLOUDS, type Cloud, PUBLIC_S3_PROFILES, S3_DEFAULT_ENDPOINTS, S3_PROFILES, S3_PUBLIC_REGIONS, isRegionOf, onPremCountry, zonesOf, REGIONS } from "../components/config/regions";
 import { ENVIRONMENTS, SECRET_KEYS, cloudName, neededSecretLeaves, secretLeaves, validateStackConfig } from "../components/config/schema";
-import { knownStacks, readStackFile, secretPlaceholder, stackFilePath } from "../components/config/stackfile";
+import { knownStacks, knownZones, readStackFile, secretPlaceholder, stackFilePath } from "../components/config/stackfile";
 import { EXIT, FleetError } from "./exit-codes";
 import { CONTRACT_OUTPUT, type FleetOptions, type FleetResult, type RunHooks, loadFleet, runFleet } from "./orchestrator";
 import type { StackRunner } from "./runner";
@@ -50,6 +50,10 @@ export interface OnboardRequest {
   lbAnnotations?: readonly string[];
   /** `--storage-source-cidrs` (cloud s3 only): `network.storageSourceCidrs`. */
   storageSourceCidrs?: readonly string[];
+  /** `--role`: a `spoke` (default) or an `edge`, which writes only to the receiver of `spoke`. */
+  role?: "spoke" | "edge";
+  /** `--spoke` (edges only, required there): the spoke of the edge's sovereignty zone whose receiver it writes to. */
+  spoke?: string;
 }
 
 /** A secret config value to set through the Automation API. */
@@ -62,6 +66,13 @@ export interface SecretSetting {
 /** The complete, validated onboarding change. */
 export interface OnboardPlan {
   stack: string;
+  /** The role of the new stack. */
+  role: "spoke" | "edge";
+  /**
+   * The stack whose file lists the new one: the hub (`observability:spokes`) for a spoke, the
+   * receiving spoke (`observability:receive.edges`) for an edge. `hubPath`, `hubTextBefore`,
+   * `hubTextAfter` and `hubCurrent` are about that file.
+   */
   hub: string;
   stackPath: string;
   hubPath: string;
@@ -219,10 +230,10 @@ function setAt(root: Record<string, unknown>, path: string, value: unknown): voi
  * Splits off the secret leaves of a spoke on `cloud` (`secretLeaves`: the kubeconfig, the alerting
  * URLs and, on s3, the object storage keys); maps left empty by it are dropped.
  */
-function splitSecrets(values: Record<string, unknown>, cloud: Cloud): { plain: Record<string, unknown>; secrets: SecretSetting[] } {
+function splitSecrets(values: Record<string, unknown>, cloud: Cloud, role: "spoke" | "edge" = "spoke"): { plain: Record<string, unknown>; secrets: SecretSetting[] } {
   const secrets: SecretSetting[] = [];
   const plain = structuredClone(values);
-  for (const leaf of secretLeaves("spoke", cloud)) {
+  for (const leaf of secretLeaves(role, cloud)) {
     const segs = leaf.split(".");
     const chain: Record<string, unknown>[] = [plain];
     for (const seg of segs.slice(0, -1)) {
@@ -470,6 +481,8 @@ function findHub(projectDir: string, requested: string | undefined): string {
  * existing stack file that says something else.
  */
 export function planOnboard(projectDir: string, req: OnboardRequest): OnboardPlan {
+  if (req.role === "edge") return planEdgeOnboard(projectDir, req);
+  if (req.spoke !== undefined) throw new FleetError("--spoke names an edge's zone spoke: pass --role edge, or leave --spoke out for a spoke", EXIT.USAGE);
   const cloud = CLOUDS.find((c) => c === req.cloud);
   if (cloud === undefined) throw new FleetError(`--cloud ${req.cloud}: expected one of ${CLOUDS.join(", ")}`, EXIT.USAGE);
   refuseS3Flags(req, cloud);
@@ -552,7 +565,7 @@ export function planOnboard(projectDir: string, req: OnboardRequest): OnboardPla
   const hubPath = stackFilePath(projectDir, hub);
   const hubTextBefore = readFileSync(hubPath, "utf8");
   const { text: hubTextAfter, changed } = addSpokeToHub(hubTextBefore, req.stack);
-  return { stack: req.stack, hub, stackPath, hubPath, stackText, stackFileCurrent, secrets: pendingSecrets, missingSecrets, hubTextBefore, hubTextAfter, hubCurrent: !changed };
+  return { stack: req.stack, role: "spoke", hub, stackPath, hubPath, stackText, stackFileCurrent, secrets: pendingSecrets, missingSecrets, hubTextBefore, hubTextAfter, hubCurrent: !changed };
 }
 
 /** A minimal unified-style line diff (longest common subsequence, 3 lines of context), for dry-run output. */
@@ -633,4 +646,149 @@ export async function executeOnboard(
   }
   const result = await runFleet(runner, "up", loadFleet(projectDir, [plan.stack, plan.hub]), opts, hooks);
   return { alreadyOnboarded: false, written, result, missingSecrets: [] };
+}
+
+// ---- edges ------------------------------------------------------------------------------------
+
+/**
+ * Adds `edge` to the spoke document's `observability:receive.edges`, enabling the receiver at
+ * `endpoint` when the spoke has none yet.
+ */
+export function addEdgeToSpoke(spokeText: string, edge: string, endpoint: string | undefined): { text: string; changed: boolean } {
+  const doc: Document = parseDocument(spokeText);
+  const key = `${NS}:receive`;
+  const config = doc.get("config");
+  if (!isMap(config)) throw new FleetError("spoke stack file has no config: map", EXIT.USAGE);
+  const receive = config.get(key);
+  if (receive === undefined || receive === null) {
+    if (endpoint === undefined) throw new FleetError(`the spoke runs no zone receiver and its endpoint name cannot be derived: set ${key} (enabled: true, endpoint: receive.<spoke>.<domain>) in its stack file first`, EXIT.USAGE);
+    config.set(key, doc.createNode({ enabled: true, endpoint, edges: [edge] }));
+    return { text: doc.toString({ lineWidth: 0 }), changed: true };
+  }
+  if (!isMap(receive)) throw new FleetError(`spoke stack file: ${key} is not a map`, EXIT.USAGE);
+  let changed = false;
+  if (receive.get("enabled") !== true) {
+    receive.set("enabled", true);
+    changed = true;
+  }
+  if (receive.get("endpoint") === undefined) {
+    if (endpoint === undefined) throw new FleetError(`the spoke's ${key}.endpoint is not set and cannot be derived: set it in its stack file first`, EXIT.USAGE);
+    receive.set("endpoint", endpoint);
+    changed = true;
+  }
+  const edges = receive.get("edges");
+  if (edges === undefined || edges === null) {
+    receive.set("edges", doc.createNode([edge]));
+    return { text: doc.toString({ lineWidth: 0 }), changed: true };
+  }
+  if (!isSeq(edges)) throw new FleetError(`spoke stack file: ${key}.edges is not a list`, EXIT.USAGE);
+  const current: unknown = edges.toJSON();
+  if (Array.isArray(current) && current.includes(edge)) return { text: doc.toString({ lineWidth: 0 }), changed };
+  edges.add(doc.createNode(edge));
+  return { text: doc.toString({ lineWidth: 0 }), changed: true };
+}
+
+/**
+ * The template of a new edge: the spoke's sovereignty zone and chart versions, the smallest
+ * profile, one created egress address (the receiver's allowlist entry). No `cluster`/`network`
+ * references (only the user knows them) and nothing of another stack's identity.
+ */
+export function edgeTemplate(projectDir: string, req: OnboardRequest & { environment: string }, cloud: Cloud, spoke: string): Record<string, unknown> {
+  const spokeValues = readStackFile(projectDir, spoke).values;
+  return {
+    role: "edge",
+    cloud,
+    region: req.region,
+    environment: req.environment,
+    sovereigntyZone: spokeValues.sovereigntyZone,
+    profile: "small",
+    spoke: { stack: spoke },
+    egress: { mode: "create", count: 1 },
+    ...(isRecord(spokeValues.versions) ? { versions: spokeValues.versions } : {}),
+  };
+}
+
+/**
+ * Computes and validates the onboarding of one edge without writing anything: its stack file,
+ * and its name in the receiving spoke's `receive.edges` (enabling the receiver at
+ * `receive.<spoke>.<domain>` when the spoke has none). The spoke must be of the edge's
+ * sovereignty zone, which the region decides. Throws a {@link FleetError} (exit 3).
+ */
+export function planEdgeOnboard(projectDir: string, req: OnboardRequest): OnboardPlan {
+  const cloud = CLOUDS.find((c) => c === req.cloud);
+  if (cloud === undefined || cloud === "s3") throw new FleetError(`--cloud ${req.cloud}: an edge runs on aws, gcp or azure (its egress addresses come from that cloud's network)`, EXIT.USAGE);
+  refuseS3Flags(req, cloud);
+  if (req.hub !== undefined) throw new FleetError("--hub: an edge has no hub; it writes to its zone spoke (--spoke)", EXIT.USAGE);
+  if (!isRegionOf(cloud, req.region)) throw new FleetError(`--region ${req.region}: not ${cloudName(cloud)} region known to this project; use one of: ${Object.keys(REGIONS[cloud]).join(", ")}`, EXIT.USAGE);
+  const environment = req.environment ?? inferEnvironment(req.stack);
+  if (environment === undefined) {
+    throw new FleetError(`--environment is needed: the stack name ${req.stack} does not start with a known environment (${ENVIRONMENTS.map((e) => `${e}-`).join(", ")}); pass --environment <${ENVIRONMENTS.join("|")}>`, EXIT.USAGE);
+  }
+  const roles = knownStacks(projectDir);
+  if (roles.has(req.stack) && roles.get(req.stack) !== "edge") {
+    throw new FleetError(`stack ${req.stack} already exists and is not an edge (observability:role is ${JSON.stringify(roles.get(req.stack))})`, EXIT.USAGE);
+  }
+  const spoke = req.spoke;
+  if (spoke === undefined) throw new FleetError("--spoke <stack> is required with --role edge: the spoke of the edge's sovereignty zone whose receiver it writes to", EXIT.USAGE);
+  if (!roles.has(spoke)) throw new FleetError(`--spoke ${spoke}: no Pulumi.${spoke}.yaml in ${projectDir}`, EXIT.USAGE);
+  if (roles.get(spoke) !== "spoke") throw new FleetError(`--spoke ${spoke}: stack is not a spoke (observability:role is ${JSON.stringify(roles.get(spoke))})`, EXIT.USAGE);
+  const spokeValues = readStackFile(projectDir, spoke).values;
+  const spokeZone = String(spokeValues.sovereigntyZone);
+  const regionZones = zonesOf(cloud, req.region);
+  if (!regionZones.includes(spokeZone)) {
+    throw new FleetError(
+      `--spoke ${spoke} is of sovereignty zone '${spokeZone}', but ${cloud} ${req.region} is in ${regionZones.map((z) => `'${z}'`).join(", ")}: an edge writes only to a spoke of its own zone. Attach it to a spoke of zone ${regionZones.map((z) => `'${z}'`).join(" or ")}, or pick a region of zone '${spokeZone}'`,
+      EXIT.USAGE,
+    );
+  }
+
+  let values = merge(edgeTemplate(projectDir, { ...req, environment }, cloud, spoke), normalizeValues(req.values));
+  for (const s of req.sets ?? []) values = applySet(values, s);
+  if (req.kubeconfig !== undefined) values.kubeconfig = req.kubeconfig;
+  if (req.clusterName !== undefined) setAt(values, "cluster.name", req.clusterName);
+  if (req.cidrs !== undefined) setAt(values, "network.cidrs", [...req.cidrs]);
+  Object.assign(values, { role: "edge", cloud, region: req.region, environment, spoke: { stack: spoke } });
+
+  const stackPath = stackFilePath(projectDir, req.stack);
+  const existing = existsSync(stackPath) ? readStackFile(projectDir, req.stack) : undefined;
+  const { plain, secrets } = splitSecrets(values, cloud, "edge");
+  const secretKeys = new Set<string>(existing?.secretKeys ?? []);
+  for (const k of SECRET_KEYS) secretKeys.add(`${NS}:${k}`);
+  const toValidate = structuredClone(values);
+  for (const leaf of neededSecretLeaves({ ...values, role: "edge", cloud })) {
+    const key = `${NS}:${leaf}`;
+    if (valueAt(values, leaf) === undefined && existing !== undefined) setAt(toValidate, leaf, secretPlaceholder(req.stack, key));
+  }
+  const known = new Map(roles);
+  known.set(req.stack, "edge");
+  const zones = knownZones(projectDir);
+  zones.set(req.stack, spokeZone);
+  const result = validateStackConfig(toValidate, { stack: req.stack, secretKeys, knownStacks: known, knownZones: zones });
+  if (!result.ok) {
+    const lines = result.issues.map((i) => `  - ${i.key}: ${i.message}${flagHint(i.key, cloud)}`);
+    throw new FleetError(`Pulumi.${req.stack}.yaml would be invalid, nothing was written:\n${lines.join("\n")}\nProvide the missing values with --values <file.yaml> or --set key.path=value (and --kubeconfig-file).`, EXIT.USAGE);
+  }
+
+  const stackText = renderStackFile(req.stack, cloud, req.region, plain).replace(/^# Spoke /, "# Edge ");
+  let stackFileCurrent = false;
+  let pendingSecrets = secrets;
+  if (existing) {
+    const wanted = normalizeValues(parse(stackText));
+    const have = splitSecrets(existing.values, cloud, "edge").plain;
+    const differing = Object.keys({ ...wanted, ...have }).filter((k) => !isDeepStrictEqual(wanted[k], have[k]));
+    if (differing.length > 0) {
+      throw new FleetError(`Pulumi.${req.stack}.yaml exists and differs from the request in ${differing.map((k) => `${NS}:${k}`).join(", ")}; edit it and run 'fleet up --stacks ${req.stack},${spoke}' instead`, EXIT.USAGE);
+    }
+    stackFileCurrent = true;
+    pendingSecrets = secrets.filter((s) => !existing.setSecrets.includes(s.key));
+  }
+
+  // The receiver's name on the domain of the spoke's other endpoints (receive.<spoke>.<domain>).
+  const endpoints = isRecord(spokeValues.endpoints) ? spokeValues.endpoints : {};
+  const thanos = typeof endpoints.thanos === "string" ? endpoints.thanos : undefined;
+  const endpoint = thanos !== undefined && thanos.startsWith(`thanos.${spoke}.`) ? `receive.${thanos.slice("thanos.".length)}` : undefined;
+  const spokePath = stackFilePath(projectDir, spoke);
+  const spokeTextBefore = readFileSync(spokePath, "utf8");
+  const { text: spokeTextAfter, changed } = addEdgeToSpoke(spokeTextBefore, req.stack, endpoint);
+  return { stack: req.stack, role: "edge", hub: spoke, stackPath, stackText, stackFileCurrent, secrets: pendingSecrets, missingSecrets: [], hubPath: spokePath, hubTextBefore: spokeTextBefore, hubTextAfter: spokeTextAfter, hubCurrent: !changed };
 }

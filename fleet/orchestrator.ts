@@ -8,8 +8,12 @@
  * older), so that it publishes its issuer before the spokes read it; wave 2 every spoke in
  * parallel; wave 3 the hub again, wired to the spokes; wave 4 the spokes the hub now reads
  * federated but that still keep a read key, which their next `up` deletes. One `fleet up` thus
- * converges a v1 fleet (static keys) to federation without a read gap. `destroy` runs in
- * reverse: hub first, then spokes.
+ * converges a v1 fleet (static keys) to federation without a read gap. Edges run between the
+ * spokes and the hub, in three sub-waves of wave 2: 2.1 the edges (each reads its zone spoke's
+ * receiver and publishes its certificate request and egress addresses), 2.2 the spokes that list
+ * an edge whose outputs changed or that they do not accept yet (they sign the requests and admit
+ * the addresses), 2.3 the edges whose spoke ran in 2.2 (they deploy with their certificates).
+ * `destroy` runs in reverse: hub first, then spokes and edges.
  */
 import { readStackFile, listStacks } from "../components/config/stackfile";
 import { CONTRACT_VERSION } from "../components/contracts";
@@ -33,18 +37,27 @@ export const READ_KEY_OUTPUT = "objstoreReadonly";
 /** One stack as the orchestrator needs it, read from `Pulumi.<stack>.yaml`. */
 export interface FleetStack {
   name: string;
-  role: "hub" | "spoke";
+  role: "hub" | "spoke" | "edge";
   cloud: string;
   region: string;
-  /** The hub's `observability:spokes` (empty for spokes). */
+  /** The hub's `observability:spokes` (empty for spokes and edges). */
   spokes: readonly string[];
+  /** A spoke's `observability:receive.edges`: the edges its receiver accepts (empty otherwise). */
+  edges?: readonly string[];
+  /** An edge's zone spoke (`observability:spoke.stack`). */
+  spoke?: string;
 }
 
 /** The selected stacks of a project. */
 export interface Fleet {
   hub?: FleetStack;
   spokes: FleetStack[];
+  /** Edge stacks (absent: none). */
+  edges?: FleetStack[];
 }
+
+/** The output of a spoke listing the edges its receiver accepts (`receiver.edges`). */
+export const RECEIVER_OUTPUT = "receiver";
 
 /**
  * Reads the fleet from the project's stack files. `only` restricts it to the named stacks;
@@ -60,17 +73,26 @@ export function loadFleet(projectDir: string, only?: readonly string[]): Fleet {
   const stacks = names.map((name): FleetStack => {
     const { values } = readStackFile(projectDir, name);
     const role = values.role;
-    if (role !== "hub" && role !== "spoke") {
-      throw new FleetError(`Pulumi.${name}.yaml: observability:role must be 'hub' or 'spoke' (got ${JSON.stringify(role)})`, EXIT.USAGE);
+    if (role !== "hub" && role !== "spoke" && role !== "edge") {
+      throw new FleetError(`Pulumi.${name}.yaml: observability:role must be 'hub', 'spoke' or 'edge' (got ${JSON.stringify(role)})`, EXIT.USAGE);
     }
     const spokes = Array.isArray(values.spokes) ? values.spokes.filter((s): s is string => typeof s === "string") : [];
-    return { name, role, cloud: String(values.cloud ?? "?"), region: String(values.region ?? "?"), spokes };
+    const receive = isRecord(values.receive) ? values.receive : {};
+    const edges = Array.isArray(receive.edges) ? receive.edges.filter((s): s is string => typeof s === "string") : [];
+    const spoke = isRecord(values.spoke) && typeof values.spoke.stack === "string" ? values.spoke.stack : undefined;
+    return { name, role, cloud: String(values.cloud ?? "?"), region: String(values.region ?? "?"), spokes, ...(role === "spoke" ? { edges } : {}), ...(role === "edge" && spoke !== undefined ? { spoke } : {}) };
   });
   const hubs = stacks.filter((s) => s.role === "hub");
   if (hubs.length > 1) {
     throw new FleetError(`more than one hub selected (${hubs.map((h) => h.name).join(", ")}): run one hub's fleet at a time with --stacks`, EXIT.USAGE);
   }
-  return { hub: hubs[0], spokes: stacks.filter((s) => s.role === "spoke") };
+  const edges = stacks.filter((s) => s.role === "edge");
+  return { hub: hubs[0], spokes: stacks.filter((s) => s.role === "spoke"), ...(edges.length > 0 ? { edges } : {}) };
+}
+
+/** Every stack of a fleet: the hub, the spokes, the edges. */
+export function fleetStacks(fleet: Fleet): FleetStack[] {
+  return [...(fleet.hub ? [fleet.hub] : []), ...fleet.spokes, ...(fleet.edges ?? [])];
 }
 
 /** One planned stack operation. */
@@ -85,8 +107,8 @@ export interface PlannedOp {
   envNote?: string;
 }
 
-/** The waves of a fleet operation, in order (see the module comment). */
-export type WaveNumber = 1 | 2 | 3 | 4;
+/** The waves of a fleet operation, in order (see the module comment); 2.1 to 2.3 are the edges' sub-waves. */
+export type WaveNumber = 1 | 2 | 2.1 | 2.2 | 2.3 | 3 | 4;
 
 /** A wave of operations; the operations of a parallel wave run up to `--parallel` at once. */
 export interface Wave {
@@ -119,10 +141,19 @@ export function planFleet(op: StackOperation, fleet: Fleet, opts: FleetOptions):
     parallel: true,
     ops: fleet.spokes.map((s) => ({ stack: s.name, op, env: {} })),
   });
+  const edges = fleet.edges ?? [];
   if (op === "destroy") {
     const waves: Wave[] = [];
     if (hub) waves.push({ wave: 1, title: "hub first: stop reading the spokes", parallel: false, ops: [{ stack: hub.name, op, env: {} }] });
-    if (fleet.spokes.length > 0) waves.push({ ...spokeWave(2), condition: hub ? `only if ${hub.name} was destroyed` : undefined });
+    if (fleet.spokes.length > 0 || edges.length > 0) {
+      waves.push({
+        wave: 2,
+        title: `spokes and edges (${opts.parallel} at a time)`,
+        parallel: true,
+        ops: [...fleet.spokes, ...edges].map((s) => ({ stack: s.name, op, env: {} })),
+        condition: hub ? `only if ${hub.name} was destroyed` : undefined,
+      });
+    }
     return waves;
   }
   const waves: Wave[] = [];
@@ -151,6 +182,29 @@ export function planFleet(op: StackOperation, fleet: Fleet, opts: FleetOptions):
         `(on contract v1 it publishes no issuer: they show their keys kept and no federated reader yet) and ${hub.name} previews its own upgrade; fleet up runs both passes`;
     }
     waves.push(spokes);
+  }
+  if (edges.length > 0) {
+    const edgeOps = edges.map((e) => ({ stack: e.name, op, env: {} }));
+    waves.push({ wave: 2.1, title: `edges: certificate requests and egress addresses (${opts.parallel} at a time)`, parallel: true, ops: edgeOps });
+    if (op === "up") {
+      const receiving = fleet.spokes.filter((s) => (s.edges ?? []).some((e) => edges.some((x) => x.name === e)));
+      waves.push({
+        wave: 2.2,
+        title: `spokes: sign and admit their edges (${opts.parallel} at a time)`,
+        parallel: true,
+        ops: receiving.map((s) => ({ stack: s.name, op, env: {} })),
+        condition: `only the spokes listing an edge that changed in wave 2.1, or one their ${RECEIVER_OUTPUT} output does not accept yet; never a spoke that failed in wave 2`,
+      });
+      waves.push({
+        wave: 2.3,
+        title: `edges: deploy with their certificates (${opts.parallel} at a time)`,
+        parallel: true,
+        ops: edgeOps,
+        condition: "only the edges whose spoke ran in wave 2.2; never an edge that failed in wave 2.1",
+      });
+    } else {
+      waves[waves.length - 1].note = "no signing or certificate pass in a preview: a preview deploys nothing, so the edges preview against their spokes' deployed certificates; fleet up runs waves 2.2 and 2.3";
+    }
   }
   if (hub) {
     waves.push({
@@ -353,7 +407,7 @@ export async function runFleet(runner: StackRunner, op: StackOperation, fleet: F
   };
 
   if (op === "destroy" && !opts.yesDestroyData) {
-    const all = [...(fleet.hub ? [fleet.hub] : []), ...fleet.spokes].map((s) => s.name);
+    const all = fleetStacks(fleet).map((s) => s.name);
     const holding = (await mapPool(all, opts.parallel, async (s) => ((await runner.hasProtectedResources(s)) ? s : undefined))).filter(
       (s): s is string => s !== undefined,
     );
@@ -417,6 +471,32 @@ export async function runFleet(runner: StackRunner, op: StackOperation, fleet: F
       skip(w, blockedBy);
       continue;
     }
+    if (w.wave === 2.2) {
+      // A spoke signs and admits its edges again only when something changed for them.
+      const changedEdges = new Set(outcomes.filter((o) => o.wave === 2.1 && o.status === "succeeded" && (o.changes === undefined || changedCount(o.changes) > 0)).map((o) => o.stack));
+      const ranEdges = new Set(outcomes.filter((o) => o.wave === 2.1 && o.status === "succeeded").map((o) => o.stack));
+      const due = await mapPool(w.ops.filter((o) => !spokeFailures.has(o.stack)), opts.parallel, async (o) => {
+        const listed = (fleet.spokes.find((s) => s.name === o.stack)?.edges ?? []).filter((e) => ranEdges.has(e));
+        if (listed.some((e) => changedEdges.has(e))) return o;
+        const receiver = plainOutput((await runner.outputs(o.stack).catch((): Record<string, unknown> => ({})))[RECEIVER_OUTPUT]);
+        const accepted = isRecord(receiver) && Array.isArray(receiver.edges) ? receiver.edges : [];
+        return listed.some((e) => !accepted.includes(e)) ? o : undefined;
+      });
+      ops = due.filter((o): o is PlannedOp => o !== undefined);
+      if (ops.length === 0) {
+        emit({ type: "wave-skipped", wave: w.wave, title, reason: "no edge changed in wave 2.1 and every spoke accepts its edges already" });
+        continue;
+      }
+    }
+    if (w.wave === 2.3) {
+      const signed = new Set(outcomes.filter((o) => o.wave === 2.2 && o.status === "succeeded").map((o) => o.stack));
+      const failedEdges = new Set(outcomes.filter((o) => o.wave === 2.1 && o.status === "failed").map((o) => o.stack));
+      ops = w.ops.filter((o) => !failedEdges.has(o.stack) && signed.has((fleet.edges ?? []).find((e) => e.name === o.stack)?.spoke ?? ""));
+      if (ops.length === 0) {
+        emit({ type: "wave-skipped", wave: w.wave, title, reason: "no spoke signed or admitted an edge in wave 2.2" });
+        continue;
+      }
+    }
     if (w.wave === 1 && op === "up" && fleet.hub) {
       const hub = fleet.hub;
       if (!hubBefore.deployed) {
@@ -454,8 +534,12 @@ export async function runFleet(runner: StackRunner, op: StackOperation, fleet: F
     const results = await mapPool(ops, w.parallel ? opts.parallel : 1, (o) => runOne(runner, w.wave, o, opts, emit, now));
     outcomes.push(...results);
     const failed = results.filter((r) => r.status === "failed");
-    if (w.parallel) failed.forEach((r) => spokeFailures.add(r.stack));
-    else if (failed.length > 0) blockedBy = `${failed[0].stack} failed in wave ${w.wave} (${failed[0].step ?? op})`;
+    // Only a spoke that failed in wave 2 is left out of the hub's wiring; a failure in an edge
+    // sub-wave (an edge, or a spoke signing for its edges after a good wave 2) is reported, and
+    // the spoke stays wired.
+    if (w.parallel) {
+      if (w.wave === 2) failed.forEach((r) => spokeFailures.add(r.stack));
+    } else if (failed.length > 0) blockedBy = `${failed[0].stack} failed in wave ${w.wave} (${failed[0].step ?? op})`;
   }
 
   const anyFailed = outcomes.some((o) => o.status === "failed");
@@ -467,7 +551,7 @@ export async function runFleet(runner: StackRunner, op: StackOperation, fleet: F
 /** One row of the drift table. */
 export interface DriftRow {
   stack: string;
-  role: "hub" | "spoke";
+  role: "hub" | "spoke" | "edge";
   cloud: string;
   region: string;
   /** Resources whose refresh would change state; undefined when the check failed. */
@@ -485,7 +569,7 @@ export interface DriftReport {
 
 /** Refresh previews over every stack of the fleet (order does not matter: nothing changes). */
 export async function driftFleet(runner: StackRunner, fleet: Fleet, parallel: number): Promise<DriftReport> {
-  const stacks = [...(fleet.hub ? [fleet.hub] : []), ...fleet.spokes];
+  const stacks = fleetStacks(fleet);
   const rows = await mapPool(stacks, parallel, async (s): Promise<DriftRow> => {
     const base = { stack: s.name, role: s.role, cloud: s.cloud, region: s.region };
     try {

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { neededSecretLeaves } from "../components/config/schema";
 import { readStackFile } from "../components/config/stackfile";
 import { EXIT, FleetError } from "./exit-codes";
-import type { Fleet } from "./orchestrator";
+import { fleetStacks, type Fleet } from "./orchestrator";
 import type { StackRunner } from "./runner";
 
 const NS = "observability";
@@ -48,7 +48,7 @@ export function setCommand(stack: string, key: string): string {
 
 /** Which secrets every selected stack needs and which of them it has (through the runner; nothing decrypted). */
 export async function secretStatus(projectDir: string, runner: StackRunner, fleet: Fleet): Promise<StackSecrets[]> {
-  const stacks = [...(fleet.hub ? [fleet.hub] : []), ...fleet.spokes];
+  const stacks = fleetStacks(fleet);
   return Promise.all(
     stacks.map(async (s): Promise<StackSecrets> => {
       const values = readStackFile(projectDir, s.name).values;

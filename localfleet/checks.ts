@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import type { Cluster, LoopbackFleet } from "./fleet";
 import type { Notification } from "./net";
+import { parse } from "yaml";
+import { toolPath } from "../toolchain";
 import { volumeDir } from "./pods";
 
 /** One assertion's outcome. */
@@ -186,4 +188,19 @@ export function hubDataDirs(fleet: LoopbackFleet, hub: Cluster): { pod: string; 
   const out: { pod: string; dir: string }[] = [];
   for (const pod of hub.pods) for (const [name, v] of pod.volumes) if (v.kind !== "files") out.push({ pod: pod.name, dir: volumeDir(fleet.opts.root, pod, name) });
   return out;
+}
+
+/** Receiver of an alert label set in an Alertmanager config, by the real amtool. */
+export function receiverOf(configFile: string, labels: Record<string, string>): string {
+  const r = spawnSync(toolPath("amtool"), ["config", "routes", "test", `--config.file=${configFile}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`amtool config routes test: ${r.stderr}`);
+  return r.stdout.trim().split(/\s*,\s*/)[0];
+}
+
+/** Webhook path of a receiver in a (substituted) Alertmanager config. */
+export function receiverPath(configYaml: string, receiver: string): string {
+  const doc = parse(configYaml) as { receivers?: { name: string; webhook_configs?: { url: string }[] }[] };
+  const url = doc.receivers?.find((r) => r.name === receiver)?.webhook_configs?.[0]?.url;
+  if (url === undefined) throw new Error(`receiver ${receiver} has no webhook`);
+  return new URL(url).pathname;
 }

@@ -1,8 +1,10 @@
 /**
- * The loopback fleet: the pods of two spokes and their hub, built from the offline plan
- * (plan.ts), the helm-rendered kube-prometheus-stack releases of that plan (offline/manifests.ts
- * with the pinned helm and charts) and the operator rendering (operator.ts), run as real
- * processes on loopback inside the harness's network namespace (index.ts).
+ * The loopback fleet: the pods of two spokes, their hub and an edge of one spoke (the edge's
+ * Prometheus agent; the spoke's zone receiver is among the spoke's planned workloads), built
+ * from the offline plan (plan.ts), the helm-rendered kube-prometheus-stack releases of that
+ * plan (offline/manifests.ts with the pinned helm and charts) and the operator rendering
+ * (operator.ts), run as real processes on loopback inside the harness's network namespace
+ * (index.ts).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,11 +15,12 @@ import { REPO_DIR } from "../offline";
 import { toolPath, type ToolName } from "../toolchain";
 import { FleetDns, podResolvConf, Zone } from "./dns";
 import { ghostunnelServer, loadBalancer, Servers, syntheticTarget, webhookReceiver, type Notification, type TlsConnLog } from "./net";
-import { alertmanagerPods, parseAdditionalAlertmanagers, prometheusPods, PROMETHEUS_STORAGE_DIR, type OperatorPod, type ScrapeTarget } from "./operator";
+import { RECEIVER } from "../components/workloads/receive";
+import { alertmanagerPods, parseAdditionalAlertmanagers, prometheusAgentPods, prometheusPods, PROMETHEUS_STORAGE_DIR, type OperatorPod, type ScrapeTarget } from "./operator";
 import { isObj, type LoopbackPlan, type Obj, type PlanService, type StackPlan } from "./plan";
 import { materialize, volumeDir, volumeSource, type ObjectSource, type Pod, type VolumeSource } from "./pods";
 import { Supervisor, type Proc, type ProcSpec } from "./proc";
-import { bucketId, CHECK_TIME_FACTOR, compressRuleTimes, divideDuration, filesystemObjstore, receiversToWebhook } from "./substitutions";
+import { bucketId, CHECK_TIME_FACTOR, compressEdgeGroups, compressRuleTimes, divideDuration, filesystemObjstore, receiversToWebhook } from "./substitutions";
 
 const NAMESPACE_FALLBACK = "observability";
 
@@ -47,7 +50,7 @@ class ClusterObjects implements ObjectSource {
 /** One cluster of the fleet. */
 export interface Cluster {
   stack: string;
-  role: "spoke" | "hub";
+  role: "spoke" | "hub" | "edge";
   index: number;
   resolver: string;
   plan: StackPlan;
@@ -90,7 +93,11 @@ export class LoopbackFleet {
     const hubIndex = 9;
     this.webhook = { host: `127.0.${hubIndex}.250`, port: WEBHOOK_PORT };
     mkdirSync(this.bucketsDir, { recursive: true });
-    const all = [...plan.spokes.map((p, i) => ({ p, role: "spoke" as const, index: i + 1 })), { p: plan.hub, role: "hub" as const, index: hubIndex }];
+    const all = [
+      ...plan.spokes.map((p, i) => ({ p, role: "spoke" as const, index: i + 1 })),
+      ...plan.edges.map((p, i) => ({ p, role: "edge" as const, index: plan.spokes.length + i + 1 })),
+      { p: plan.hub, role: "hub" as const, index: hubIndex },
+    ];
     const helm = toolPath("helm");
     const charts = chartsDir(REPO_DIR);
     if (charts === undefined) throw new Error("no chart directory (../shared/reference/charts or SOVEREIGN_CHARTS_DIR): the kube-prometheus-stack release is rendered with the pinned chart");
@@ -102,7 +109,8 @@ export class LoopbackFleet {
         rendered.push(...r.manifests.filter((m) => m.kind !== "CustomResourceDefinition"));
       }
       const objects = new ClusterObjects(p, rendered, (kind, name, key, text) => this.transformObject(kind, name, key, text));
-      const namespace = p.workloads()[0]?.namespace ?? NAMESPACE_FALLBACK;
+      // An edge has no typed workload: its namespace is its rendered release's.
+      const namespace = p.workloads()[0]?.namespace ?? rendered.find((m) => m.kind === "PrometheusAgent")?.metadata.namespace ?? NAMESPACE_FALLBACK;
       this.clusters.push({ stack: p.stack, role, index, resolver: `127.0.${index}.53`, plan: p, objects, rendered, pods: [], procs: [], tlsSidecars: [], loadBalancers: [], zone: new Zone(), namespace });
     }
   }
@@ -112,6 +120,9 @@ export class LoopbackFleet {
   }
   get spokes(): Cluster[] {
     return this.clusters.filter((c) => c.role === "spoke");
+  }
+  get edges(): Cluster[] {
+    return this.clusters.filter((c) => c.role === "edge");
   }
   cluster(stack: string): Cluster {
     const c = this.clusters.find((x) => x.stack === stack);
@@ -163,47 +174,8 @@ export class LoopbackFleet {
         for (const op of alertmanagerPods({ crName: amCr.metadata.name, namespace: c.namespace, spec, configYaml: config, extraVolumes: extra })) amPods.push(fromOperator(op));
       }
 
-      if (c.role === "spoke") {
-        const synthetic = addPod({ name: "loopback-synthetic", labels: { "app.kubernetes.io/name": "loopback-synthetic" }, containers: [], volumes: new Map() });
-        c.synthetic = { host: synthetic.ip, port: SYNTHETIC_PORT };
-        const promCr = c.rendered.find((m) => m.kind === "Prometheus");
-        if (promCr === undefined) throw new Error(`${c.stack}: the kube-prometheus-stack release renders no Prometheus`);
-        const spec = promCr.spec as Obj;
-        const crName = promCr.metadata.name;
-        const replicas = typeof spec.replicas === "number" ? spec.replicas : 1;
-        const promIps = Array.from({ length: replicas }, () => ip());
-        next -= replicas;
-        const thanos = spec.thanos as Obj;
-        const osc = thanos.objectStorageConfig as { name: string; key: string };
-        const amc = spec.additionalAlertManagerConfigs as { name: string; key: string } | undefined;
-        const ruleFiles: Record<string, string> = {};
-        // ruleSelector {} selects every PrometheusRule; the operator writes each as <ns>-<name>-<uid>.yaml.
-        for (const r of c.rendered.filter((m) => m.kind === "PrometheusRule")) ruleFiles[`${c.namespace}-${r.metadata.name}.yaml`] = stringify({ groups: (r.spec as Obj).groups }, { lineWidth: 0 });
-        for (const r of c.plan.prometheusRules()) ruleFiles[`${c.namespace}-${r.name}.yaml`] = stringify({ groups: r.spec.groups }, { lineWidth: 0 });
-        ruleFiles["loopback-probe.yaml"] = stringify({ groups: [{ name: "loopback.probe", rules: [{ alert: "LoopbackFleetForwardProbe", expr: "vector(1)", labels: { severity: "warning" }, annotations: { summary: "Harness probe (substitution 13): a spoke alert for the hub." } }] }] });
-        const specVolumes = new Map<string, VolumeSource>();
-        for (const v of Array.isArray(spec.volumes) ? (spec.volumes as { name: string; secret?: { secretName: string } }[]) : []) specVolumes.set(v.name, volumeSource(v, c.objects, []));
-        const secrets: Record<string, Record<string, string>> = {};
-        for (const s of Array.isArray(spec.secrets) ? (spec.secrets as string[]) : []) secrets[s] = c.objects.data("Secret", s);
-        const promPods = prometheusPods({
-          crName,
-          namespace: c.namespace,
-          spec,
-          additionalAlertmanagers: amc !== undefined ? parseAdditionalAlertmanagers(c.objects.data("Secret", amc.name)[amc.key]) : [],
-          ruleFiles,
-          secrets,
-          specVolumes,
-          objstoreConfig: c.objects.data("Secret", osc.name)[osc.key],
-          alertmanagerTargets: amPods.map((p) => `${p.ip}:9093`),
-          scrape: () => [
-            ...promIps.map((a, i) => ({ job: `${crName}`, address: `${a}:9090`, labels: { namespace: c.namespace, service: crName, pod: `prometheus-${crName}-${i}`, container: "prometheus", endpoint: "http-web" } })),
-            { job: "loopback-synthetic", address: `${synthetic.ip}:${SYNTHETIC_PORT}`, labels: { namespace: c.namespace, service: "loopback-synthetic", pod: "loopback-synthetic" } },
-          ] satisfies ScrapeTarget[],
-        });
-        for (const op of promPods) fromOperator(op);
-      }
-
-      // The plan's own workloads (Thanos components), with the plan's args and volumes.
+      // The plan's own workloads (Thanos components, the zone receiver), with the plan's args and
+      // volumes; before Prometheus, which scrapes the receiver's routers.
       const spokeBuckets = new Set(this.spokes.flatMap((s) => {
         const osc = s.plan.objectData("Secret", "thanos-objstore")["objstore.yaml"];
         const id = bucketId(osc);
@@ -236,6 +208,75 @@ export class LoopbackFleet {
           });
         }
       }
+
+      if (c.role === "spoke") {
+        const synthetic = addPod({ name: "loopback-synthetic", labels: { "app.kubernetes.io/name": "loopback-synthetic" }, containers: [], volumes: new Map() });
+        c.synthetic = { host: synthetic.ip, port: SYNTHETIC_PORT };
+        const promCr = c.rendered.find((m) => m.kind === "Prometheus");
+        if (promCr === undefined) throw new Error(`${c.stack}: the kube-prometheus-stack release renders no Prometheus`);
+        const spec = promCr.spec as Obj;
+        const crName = promCr.metadata.name;
+        const replicas = typeof spec.replicas === "number" ? spec.replicas : 1;
+        const promIps = Array.from({ length: replicas }, () => ip());
+        next -= replicas;
+        const thanos = spec.thanos as Obj;
+        const osc = thanos.objectStorageConfig as { name: string; key: string };
+        const amc = spec.additionalAlertManagerConfigs as { name: string; key: string } | undefined;
+        const ruleFiles: Record<string, string> = {};
+        // ruleSelector {} selects every PrometheusRule; the operator writes each as <ns>-<name>-<uid>.yaml.
+        for (const r of c.rendered.filter((m) => m.kind === "PrometheusRule")) ruleFiles[`${c.namespace}-${r.metadata.name}.yaml`] = stringify({ groups: (r.spec as Obj).groups }, { lineWidth: 0 });
+        const evaluation = typeof spec.evaluationInterval === "string" ? spec.evaluationInterval : "30s";
+        for (const r of c.plan.prometheusRules()) {
+          const groups = this.opts.check ? compressEdgeGroups(r.spec.groups, { stack: c.stack, edges: this.receiverEdges(c), evaluationInterval: evaluation, factor: CHECK_TIME_FACTOR }) : r.spec.groups;
+          ruleFiles[`${c.namespace}-${r.name}.yaml`] = stringify({ groups }, { lineWidth: 0 });
+        }
+        ruleFiles["loopback-probe.yaml"] = stringify({ groups: [{ name: "loopback.probe", rules: [{ alert: "LoopbackFleetForwardProbe", expr: "vector(1)", labels: { severity: "warning" }, annotations: { summary: "Harness probe (substitution 13): a spoke alert for the hub." } }] }] });
+        const specVolumes = new Map<string, VolumeSource>();
+        for (const v of Array.isArray(spec.volumes) ? (spec.volumes as { name: string; secret?: { secretName: string } }[]) : []) specVolumes.set(v.name, volumeSource(v, c.objects, []));
+        const secrets: Record<string, Record<string, string>> = {};
+        for (const s of Array.isArray(spec.secrets) ? (spec.secrets as string[]) : []) secrets[s] = c.objects.data("Secret", s);
+        const promPods = prometheusPods({
+          crName,
+          namespace: c.namespace,
+          spec,
+          additionalAlertmanagers: amc !== undefined ? parseAdditionalAlertmanagers(c.objects.data("Secret", amc.name)[amc.key]) : [],
+          ruleFiles,
+          secrets,
+          specVolumes,
+          objstoreConfig: c.objects.data("Secret", osc.name)[osc.key],
+          alertmanagerTargets: amPods.map((p) => `${p.ip}:9093`),
+          scrape: () => [
+            ...promIps.map((a, i) => ({ job: `${crName}`, address: `${a}:9090`, labels: { namespace: c.namespace, service: crName, pod: `prometheus-${crName}-${i}`, container: "prometheus", endpoint: "http-web" } })),
+            { job: "loopback-synthetic", address: `${synthetic.ip}:${SYNTHETIC_PORT}`, labels: { namespace: c.namespace, service: "loopback-synthetic", pod: "loopback-synthetic" } },
+            // The receiver's routers, as their planned ServiceMonitor selects them: the edge-silent rule reads their per-tenant counters.
+            ...this.serviceMonitorTargets(c, RECEIVER.router),
+          ] satisfies ScrapeTarget[],
+        });
+        for (const op of promPods) fromOperator(op);
+      }
+
+      if (c.role === "edge") {
+        // The edge's agent: the PrometheusAgent CR the chart renders, as the operator runs it.
+        const agentCr = c.rendered.find((m) => m.kind === "PrometheusAgent");
+        if (agentCr === undefined) throw new Error(`${c.stack}: the kube-prometheus-stack release renders no PrometheusAgent`);
+        const spec = agentCr.spec as Obj;
+        const crName = agentCr.metadata.name;
+        const replicas = typeof spec.replicas === "number" ? spec.replicas : 1;
+        const agentIps = Array.from({ length: replicas }, () => ip());
+        next -= replicas;
+        const selfService = c.rendered.find((m) => m.kind === "Service" && isObj(m.spec) && isObj(m.spec.selector) && m.spec.selector["app.kubernetes.io/name"] === "prometheus-agent");
+        const agentPods = prometheusAgentPods({
+          crName,
+          namespace: c.namespace,
+          spec,
+          secrets: (name) => c.objects.data("Secret", name),
+          // Substitution "edge agent scrapes": only itself (the chart's self-monitor), with the operator's relabeled labels.
+          scrape: () => agentIps.map((a, i) => ({ job: selfService?.metadata.name ?? crName, address: `${a}:9090`, labels: { namespace: c.namespace, service: selfService?.metadata.name ?? crName, pod: `prom-agent-${crName}-${i}`, container: "prometheus", endpoint: "http-web" } })),
+          scrapeInterval: (planned) => (this.opts.check ? divideDuration(planned, CHECK_TIME_FACTOR) : planned),
+        });
+        for (const op of agentPods) fromOperator(op);
+      }
+
     }
     this.buildDns();
     for (const c of this.clusters) {
@@ -246,6 +287,40 @@ export class LoopbackFleet {
         for (const h of inHarness) c.tlsSidecars.push(h.args);
       }
     }
+  }
+
+  /** The edges a spoke's receiver accepts (its contract output `receiver.edges`). */
+  receiverEdges(c: Cluster): string[] {
+    const r = c.plan.outputs.receiver;
+    return isObj(r) && Array.isArray(r.edges) ? r.edges.map(String) : [];
+  }
+
+  /**
+   * Scrape targets of a planned ServiceMonitor (substitution "scrape discovery"): the pods behind
+   * each typed Service it selects, at the endpoint's port, with the labels the operator's
+   * relabeling gives (job = the Service's name, prometheus-operator v0.93.1 ServiceMonitor CRD
+   * `spec.jobLabel`), at the endpoint's `interval` (compressed with --check).
+   */
+  private serviceMonitorTargets(c: Cluster, name: string): ScrapeTarget[] {
+    const sm = c.plan.serviceMonitors().find((m) => m.name === name);
+    if (sm === undefined) return [];
+    const out: ScrapeTarget[] = [];
+    for (const svc of c.plan.services()) {
+      const labels = c.plan.serviceLabels(svc.name) ?? {};
+      if (!Object.entries(sm.selector).every(([k, v]) => labels[k] === v)) continue;
+      for (const ep of sm.endpoints) {
+        const port = svc.ports.find((p) => p.name === ep.port);
+        if (port === undefined) continue;
+        const pods = c.pods.filter((p) => Object.keys(svc.selector).length > 0 && Object.entries(svc.selector).every(([k, v]) => p.labels[k] === v));
+        for (const pod of pods) {
+          const container = pod.containers.find((x) => x.ports.some((p) => p.name === port.targetPort || p.containerPort === port.targetPort));
+          const cport = container?.ports.find((p) => p.name === port.targetPort || p.containerPort === port.targetPort)?.containerPort ?? port.port;
+          const interval = ep.interval ?? "30s";
+          out.push({ job: svc.name, address: `${pod.ip}:${cport}`, labels: { namespace: c.namespace, service: svc.name, pod: pod.name, container: container?.name ?? "", endpoint: ep.port }, interval: this.opts.check ? divideDuration(interval, CHECK_TIME_FACTOR) : interval });
+        }
+      }
+    }
+    return out;
   }
 
   private servicesOf(c: Cluster): PlanService[] {
@@ -314,6 +389,15 @@ export class LoopbackFleet {
       const lb = s.loadBalancers.find((l) => l.port === Number(port));
       if (lb === undefined) throw new Error(`${s.stack}: no LoadBalancer Service on port ${port} for ${ep}`);
       this.publicZone.add(host, { type: "A", address: lb.host });
+    }
+    // Each zone receiver's public name (the URL its edges write to), to its LoadBalancer.
+    for (const s of this.spokes) {
+      const r = s.plan.outputs.receiver;
+      if (!isObj(r) || typeof r.url !== "string" || !Array.isArray(r.edges) || r.edges.length === 0) continue;
+      const u = new URL(r.url);
+      const lb = s.loadBalancers.find((l) => l.port === Number(u.port === "" ? 443 : u.port));
+      if (lb === undefined) throw new Error(`${s.stack}: no LoadBalancer Service on port ${u.port} for the receiver ${r.url}`);
+      this.publicZone.add(u.hostname, { type: "A", address: lb.host });
     }
     const amUrl = (this.hub.plan.outputs.alertmanager as Obj | undefined)?.url;
     if (typeof amUrl === "string") {

@@ -26,6 +26,8 @@ export interface ScrapeTarget {
   job: string;
   address: string;
   labels: Record<string, string>;
+  /** The job's `scrape_interval` (a ServiceMonitor endpoint's `interval`); the global one when unset. */
+  interval?: string;
 }
 
 export interface OperatorPod {
@@ -174,7 +176,7 @@ export function prometheusPods(opts: {
 function groupScrapes(targets: ScrapeTarget[]): Obj[] {
   const jobs = new Map<string, ScrapeTarget[]>();
   for (const t of targets) jobs.set(t.job, [...(jobs.get(t.job) ?? []), t]);
-  return [...jobs.entries()].map(([job, ts]) => ({ job_name: job, static_configs: ts.map((t) => ({ targets: [t.address], labels: t.labels })) }));
+  return [...jobs.entries()].map(([job, ts]) => ({ job_name: job, ...(ts[0].interval !== undefined ? { scrape_interval: ts[0].interval } : {}), static_configs: ts.map((t) => ({ targets: [t.address], labels: t.labels })) }));
 }
 
 /**
@@ -255,4 +257,146 @@ export function alertmanagerPods(opts: { crName: string; namespace: string; spec
 export function parseAdditionalAlertmanagers(yamlText: string): unknown[] {
   const v = parse(yamlText) as unknown;
   return Array.isArray(v) ? v : [];
+}
+
+/**
+ * Where the operator mounts the TLS material a CR references by Secret key, and the file name of
+ * each asset (prometheus-operator v0.93.0 pkg/prometheus/common.go `tlsAssetsDir`,
+ * pkg/assets/tls.go `tlsAssetKey.toString`: `<0 secret|1 configmap>_<namespace>_<name>_<key>`).
+ */
+export const PROMETHEUS_TLS_ASSETS_DIR = "/etc/prometheus/certs";
+const tlsAsset = (namespace: string, secret: string, key: string): string => `0_${namespace}_${secret}_${key}`;
+
+/**
+ * The pod of a `PrometheusAgent` CR in StatefulSet mode (kps with `prometheus.agentMode: true`:
+ * `kps-prometheus`), as prometheus-operator v0.93.0 renders it:
+ * - args: pkg/prometheus/agent/statefulset.go `buildAgentArgs` over
+ *   pkg/prometheus/promcfg.go `BuildCommonPrometheusArgs` (config file, lifecycle, external URL,
+ *   route prefix, `--agent` for v3, `--storage.agent.path=/prometheus`, WAL compression when set);
+ * - config: promcfg.go `GenerateAgentConfiguration`: `global` (scrape interval, the CR's external
+ *   labels; the prometheus/replica labels are cleared by the edge values), scrape configs, and
+ *   `GenerateRemoteWriteConfig` (url, name, TLS files from the tls-assets volume, queue config);
+ * - pod name `prom-agent-<cr>-<i>` (pkg/prometheus/common.go prefix `prom-agent`), governing
+ *   Service `prometheus-agent-operated`.
+ * The operator's web config file (always empty here) is left out, as for {@link prometheusPods}.
+ */
+export function prometheusAgentPods(opts: {
+  crName: string;
+  namespace: string;
+  spec: Obj;
+  /** Secrets the CR's TLS references name, by name (key -> content). */
+  secrets: (name: string) => Record<string, string>;
+  scrape: (pod: string) => ScrapeTarget[];
+  /** The global scrape interval the harness runs (the CR's, or the CRD default 30s). */
+  scrapeInterval?: (planned: string) => string;
+}): OperatorPod[] {
+  const s = opts.spec;
+  const version = semver(str(s.version, "v3.14.0"));
+  if (version[0] < 3) throw new Error(`PrometheusAgent ${opts.crName}: Prometheus ${str(s.version)} is not v3 (the harness renders --agent, not --enable-feature=agent)`);
+  if (str(s.mode, "StatefulSet") !== "StatefulSet") throw new Error(`PrometheusAgent ${opts.crName}: mode ${str(s.mode)} is not rendered by the harness`);
+  const replicas = typeof s.replicas === "number" ? s.replicas : 1;
+  const shards = typeof s.shards === "number" ? s.shards : 1;
+  if (shards !== 1) throw new Error(`PrometheusAgent ${opts.crName}: ${shards} shards are not rendered by the harness`);
+  // buildExternalLabels: `prometheus` and `prometheus_replica` unless their names are cleared ("").
+  const promLabel = str(s.prometheusExternalLabelName, "prometheus");
+  const replicaLabel = str(s.replicaExternalLabelName, "prometheus_replica");
+  const tlsFiles: Record<string, string> = {};
+  const secretRef = (v: unknown): string | undefined => {
+    const sel = isObj(v) && isObj(v.secret) ? v.secret : isObj(v) && typeof v.name === "string" ? v : undefined;
+    if (sel === undefined || typeof sel.name !== "string" || typeof sel.key !== "string") return undefined;
+    const content = opts.secrets(sel.name)[sel.key];
+    if (content === undefined) throw new Error(`PrometheusAgent ${opts.crName}: Secret ${sel.name} has no key ${sel.key}`);
+    const file = tlsAsset(opts.namespace, sel.name, sel.key);
+    tlsFiles[file] = content;
+    return `${PROMETHEUS_TLS_ASSETS_DIR}/${file}`;
+  };
+  const remoteWrite = (Array.isArray(s.remoteWrite) ? (s.remoteWrite as Obj[]) : []).map((rw) => {
+    const tls = isObj(rw.tlsConfig) ? rw.tlsConfig : undefined;
+    const q = isObj(rw.queueConfig) ? rw.queueConfig : undefined;
+    const tlsYaml: Obj = {};
+    if (tls !== undefined) {
+      const ca = secretRef(tls.ca);
+      const cert = secretRef(tls.cert);
+      const key = secretRef(tls.keySecret);
+      if (ca !== undefined) tlsYaml.ca_file = ca;
+      if (cert !== undefined) tlsYaml.cert_file = cert;
+      if (key !== undefined) tlsYaml.key_file = key;
+      if (typeof tls.serverName === "string") tlsYaml.server_name = tls.serverName;
+      if (typeof tls.insecureSkipVerify === "boolean") tlsYaml.insecure_skip_verify = tls.insecureSkipVerify;
+    }
+    // GenerateRemoteWriteConfig: queue keys in this order, only those set (non-zero).
+    const queue: Obj = {};
+    if (q !== undefined) {
+      for (const [from, to] of [["capacity", "capacity"], ["minShards", "min_shards"], ["maxShards", "max_shards"], ["maxSamplesPerSend", "max_samples_per_send"], ["batchSendDeadline", "batch_send_deadline"], ["minBackoff", "min_backoff"], ["maxBackoff", "max_backoff"]] as const) if (q[from] !== undefined && q[from] !== 0) queue[to] = q[from];
+      if (q.retryOnRateLimit === true) queue.retry_on_http_429 = true;
+      if (q.sampleAgeLimit !== undefined) queue.sample_age_limit = q.sampleAgeLimit;
+    }
+    return {
+      url: str(rw.url),
+      ...(typeof rw.remoteTimeout === "string" ? { remote_timeout: rw.remoteTimeout } : {}),
+      ...(isObj(rw.headers) ? { headers: rw.headers } : {}),
+      ...(typeof rw.name === "string" && rw.name !== "" ? { name: rw.name } : {}),
+      ...(Object.keys(tlsYaml).length > 0 ? { tls_config: tlsYaml } : {}),
+      ...(q !== undefined ? { queue_config: queue } : {}),
+    };
+  });
+  const pods: OperatorPod[] = [];
+  for (let i = 0; i < replicas; i++) {
+    const name = `prom-agent-${opts.crName}-${i}`;
+    const planned = str(s.scrapeInterval, "30s");
+    const config: Obj = {
+      global: {
+        scrape_interval: opts.scrapeInterval?.(planned) ?? planned,
+        ...(typeof s.scrapeTimeout === "string" ? { scrape_timeout: s.scrapeTimeout } : {}),
+        external_labels: {
+          ...(promLabel !== "" ? { [promLabel]: `${opts.namespace}/${opts.crName}` } : {}),
+          ...(replicaLabel !== "" ? { [replicaLabel]: name } : {}),
+          ...(isObj(s.externalLabels) ? s.externalLabels : {}),
+        },
+      },
+      scrape_configs: groupScrapes(opts.scrape(name)),
+      remote_write: remoteWrite,
+    };
+    const args = [
+      "--config.file=/etc/prometheus/config_out/prometheus.env.yaml",
+      ...(str(s.reloadStrategy, "HTTP") === "HTTP" ? ["--web.enable-lifecycle"] : []),
+      ...(typeof s.externalUrl === "string" ? [`--web.external-url=${s.externalUrl}`] : []),
+      `--web.route-prefix=${str(s.routePrefix, "/")}`,
+      ...(str(s.logLevel, "info") !== "info" ? [`--log.level=${str(s.logLevel)}`] : []),
+      ...(str(s.logFormat, "logfmt") !== "logfmt" ? [`--log.format=${str(s.logFormat)}`] : []),
+      // Prometheus' default listen address (the operator sets one only with listenLocal).
+      s.listenLocal === true ? "--web.listen-address=127.0.0.1:9090" : "--web.listen-address=:9090",
+      "--agent",
+      `--storage.agent.path=${PROMETHEUS_STORAGE_DIR}`,
+      ...(typeof s.walCompression === "boolean" ? [s.walCompression ? "--storage.agent.wal-compression" : "--no-storage.agent.wal-compression"] : []),
+    ];
+    const storage = isObj(s.storage) && isObj(s.storage.emptyDir) ? s.storage.emptyDir : undefined;
+    const volumes = new Map<string, VolumeSource>([
+      ["config-out", { kind: "files", files: { "prometheus.env.yaml": stringify(config, { lineWidth: 0 }) } }],
+      ["tls-assets", { kind: "files", files: tlsFiles }],
+      [`prometheus-${opts.crName}-db`, storage !== undefined ? { kind: "emptyDir", memory: storage.medium === "Memory", size: str(storage.sizeLimit) || undefined } : { kind: "persistent" }],
+    ]);
+    pods.push({
+      name,
+      // makeSelectorLabels (pkg/prometheus/agent/statefulset.go) + BuildPodMetadata.
+      labels: { "app.kubernetes.io/name": "prometheus-agent", "app.kubernetes.io/instance": opts.crName, "app.kubernetes.io/managed-by": "prometheus-operator", "operator.prometheus.io/name": opts.crName, "operator.prometheus.io/shard": "0" },
+      subdomain: "prometheus-agent-operated",
+      containers: [
+        {
+          name: "prometheus",
+          bin: "prometheus",
+          args,
+          env: [],
+          volumeMounts: [
+            { name: "config-out", mountPath: "/etc/prometheus/config_out" },
+            { name: "tls-assets", mountPath: PROMETHEUS_TLS_ASSETS_DIR },
+            { name: `prometheus-${opts.crName}-db`, mountPath: PROMETHEUS_STORAGE_DIR },
+          ],
+          ports: [{ name: "http-web", containerPort: 9090 }],
+        },
+      ],
+      volumes,
+    });
+  }
+  return pods;
 }

@@ -1,6 +1,7 @@
 /**
  * The offline plan the loopback fleet runs: the real stack programs under the offline engine
- * (offline/index.ts), in the deployment order of `planFleet` (hub bootstrap, spokes, hub), and
+ * (offline/index.ts), in the deployment order of `planFleet` (hub bootstrap, spokes, edges,
+ * spokes signing their edges' certificates, edges with their certificates, hub), and
  * typed accessors over the recorded Kubernetes resources (workloads, ConfigMaps, Secrets, Helm
  * release values). Nothing here invents configuration: every accessor reads a recorded input.
  */
@@ -158,6 +159,21 @@ export class StackPlan {
     return this.inputsOf("kubernetes:monitoring.coreos.com/v1:PrometheusRule").map((i) => ({ name: String((i.metadata as Obj).name), spec: i.spec as Obj }));
   }
 
+  /** The typed ServiceMonitors: name, the Service labels they select, their endpoints. */
+  serviceMonitors(): { name: string; selector: Record<string, string>; endpoints: { port: string; path?: string; interval?: string }[] }[] {
+    return this.inputsOf("kubernetes:monitoring.coreos.com/v1:ServiceMonitor").map((i) => {
+      const spec = (i.spec ?? {}) as Obj;
+      const sel = isObj(spec.selector) && isObj(spec.selector.matchLabels) ? (spec.selector.matchLabels as Record<string, string>) : {};
+      return { name: String((i.metadata as Obj).name), selector: sel, endpoints: Array.isArray(spec.endpoints) ? (spec.endpoints as { port: string; path?: string; interval?: string }[]) : [] };
+    });
+  }
+
+  /** Labels of a typed Service by name. */
+  serviceLabels(name: string): Record<string, string> | undefined {
+    const i = this.inputsOf("kubernetes:core/v1:Service").find((x) => (x.metadata as Obj).name === name);
+    return i === undefined ? undefined : (((i.metadata as Obj).labels ?? {}) as Record<string, string>);
+  }
+
   /** The stack's `observability:*` config as written. */
   config(): Obj {
     return this.run.config;
@@ -168,28 +184,62 @@ export class StackPlan {
 export interface LoopbackPlan {
   hub: StackPlan;
   spokes: StackPlan[];
+  /** Edges, each with the certificate its zone spoke signed (the final pass of `planFleet`). */
+  edges: StackPlan[];
   /** Milliseconds the offline engine took. */
   planMs: number;
 }
 
+const fail = (r: StackRun, what: string): never => {
+  throw new Error(`${what} of ${r.stack} failed: ${r.error?.message ?? "unknown error"}`);
+};
+
 /**
- * Plans `spokes` and their hub exactly as `planFleet` orders a deployment (offline/index.ts):
- * the hub bootstrapped with no spokes, the spokes reading it, then the hub reading the spokes
- * from its bootstrap state. The hub's final pass is restricted to `spokes` with
- * SOVEREIGN_SPOKES, the program's own switch for a subset of its configured spokes (README
- * "Order of deployment"), so its rules and endpoints name only spokes that run here.
+ * Plans `spokes`, `edges` and their hub exactly as `planFleet` orders a deployment
+ * (offline/index.ts, `FleetPhase`): the hub bootstrapped with no spokes, the spokes reading it,
+ * the edges reading their zone spoke (publishing their certificate requests), the spokes with
+ * edges again from their first pass's state (signing and admitting them), the edges again from
+ * theirs (deploying with the signed certificate), then the hub reading the final spokes from its
+ * bootstrap state. The hub's final pass is restricted to `spokes` with SOVEREIGN_SPOKES, the
+ * program's own switch for a subset of its configured spokes (README "Order of deployment"), so
+ * its rules and endpoints name only spokes that run here.
  */
-export async function planLoopbackFleet(hubStack: string, spokes: readonly string[]): Promise<LoopbackPlan> {
+export async function planLoopbackFleet(hubStack: string, spokes: readonly string[], edges: readonly string[] = []): Promise<LoopbackPlan> {
   const t0 = Date.now();
   const bootstrap = await runStack({ stack: hubStack, env: { [SPOKES_ENV]: "" } });
-  if (bootstrap.error !== undefined) throw new Error(`hub bootstrap of ${hubStack} failed: ${bootstrap.error.message}`);
+  if (bootstrap.error !== undefined) fail(bootstrap, "hub bootstrap");
   const hubRefs: Record<string, StackReferenceData> = { [hubStack]: asReference(bootstrap) };
-  const spokeRuns = await Promise.all(spokes.map((s) => runStack({ stack: s, references: hubRefs })));
+  const firstSpokes = await Promise.all(spokes.map((s) => runStack({ stack: s, references: hubRefs })));
   const spokeRefs: Record<string, StackReferenceData> = {};
-  for (const r of spokeRuns) {
-    if (r.error !== undefined) throw new Error(`offline plan of ${r.stack} failed: ${r.error.message}`);
+  for (const r of firstSpokes) {
+    if (r.error !== undefined) fail(r, "offline plan");
     spokeRefs[r.stack] = asReference(r);
   }
+  if (edges.length > 0) {
+    const firstEdges = await Promise.all(edges.map((e) => runStack({ stack: e, references: spokeRefs })));
+    const edgeRefs: Record<string, StackReferenceData> = {};
+    for (const r of firstEdges) {
+      if (r.error !== undefined) fail(r, "offline plan (first pass)");
+      edgeRefs[r.stack] = asReference(r);
+    }
+    // The spokes that list these edges again, from their first pass's state (their CAs are the ones the edges already trust).
+    const lists = (r: StackRun): boolean => {
+      const v = (r.config.receive as { edges?: unknown } | undefined)?.edges;
+      return Array.isArray(v) && v.some((e) => edges.includes(String(e)));
+    };
+    const spokeRuns = await Promise.all(firstSpokes.map((r) => (lists(r) ? runStack({ stack: r.stack, references: { ...hubRefs, ...edgeRefs }, prior: r }) : Promise.resolve(r))));
+    for (const r of spokeRuns) {
+      if (r.error !== undefined) fail(r, "offline plan (with its edges)");
+      spokeRefs[r.stack] = asReference(r);
+    }
+    // The edges again (with the certificates the spokes signed) and the hub are independent: both run at once.
+    const [again, hub] = await Promise.all([
+      Promise.all(firstEdges.map((r) => runStack({ stack: r.stack, references: spokeRefs, prior: r }))),
+      runStack({ stack: hubStack, references: { ...spokeRefs }, env: { [SPOKES_ENV]: spokes.join(",") }, prior: bootstrap }),
+    ]);
+    for (const r of again) if (r.error !== undefined) fail(r, "offline plan (with its certificate)");
+    return { hub: new StackPlan(hub), spokes: spokeRuns.map((r) => new StackPlan(r)), edges: again.map((r) => new StackPlan(r)), planMs: Date.now() - t0 };
+  }
   const hub = await runStack({ stack: hubStack, references: spokeRefs, env: { [SPOKES_ENV]: spokes.join(",") }, prior: bootstrap });
-  return { hub: new StackPlan(hub), spokes: spokeRuns.map((r) => new StackPlan(r)), planMs: Date.now() - t0 };
+  return { hub: new StackPlan(hub), spokes: firstSpokes.map((r) => new StackPlan(r)), edges: [], planMs: Date.now() - t0 };
 }

@@ -53,6 +53,9 @@ export interface RunStackOptions {
   prior?: StackRun;
 }
 
+/** How long one stack's program may run offline (a real program finishes in seconds). */
+const CHILD_TIMEOUT_MS = 300_000;
+
 function runChild(job: ChildJob): Promise<ChildResult> {
   return new Promise((resolvePromise, reject) => {
     const dir = mkdtempSync(join(tmpdir(), "sovereign-engine-"));
@@ -66,8 +69,17 @@ function runChild(job: ChildJob): Promise<ChildResult> {
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.stdout.on("data", () => undefined);
+    // A program that never settles (an Output that never resolves) would hang the caller: it is
+    // stopped and reported, naming the stack.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, CHILD_TIMEOUT_MS);
     child.on("close", (code) => {
+      clearTimeout(timer);
       try {
+        if (timedOut) throw new Error(`offline engine: stack ${job.stack} did not finish within ${CHILD_TIMEOUT_MS / 1000} s (an Output that never resolves?); stderr:\n${stderr}`);
         // The SDK's exit hook turns exit 0 into 1 when a resource output was never awaited;
         // a written result is what tells a finished run from a crashed one.
         const resultPath = join(dir, "result.json");
@@ -121,6 +133,14 @@ export function asReference(run: StackRun): StackReferenceData {
 }
 
 
+/**
+ * The passes of a fleet plan, in order: the hubs with no spokes wired, every spoke, every edge
+ * (reading its zone spoke's receiver; publishing its certificate request and addresses), the
+ * spokes with edges again (signing and admitting them), the edges again (deploying with their
+ * certificates), the hubs.
+ */
+export type FleetPhase = "bootstrap" | "spoke" | "edge" | "spoke-edges" | "edge-certificates" | "hub";
+
 export interface FleetPlanOptions {
   projectDir?: string;
   /** Stacks to report (default: all). Stacks they depend on are run too. */
@@ -128,7 +148,7 @@ export interface FleetPlanOptions {
   /** How many stack processes run at once. */
   parallel?: number;
   /** Called as each stack finishes. */
-  onStack?: (run: StackRun, phase: "bootstrap" | "spoke" | "hub") => void;
+  onStack?: (run: StackRun, phase: FleetPhase) => void;
   mutateConfig?: RunStackOptions["mutateConfig"];
 }
 
@@ -154,7 +174,9 @@ async function pool<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<
 
 /**
  * Plans a fleet in deployment order: the hub with no spokes (bootstrap), every spoke in
- * parallel reading the bootstrap hub, then the hub reading every spoke.
+ * parallel reading the bootstrap hub, every edge reading its zone spoke, the spokes that list
+ * edges again (from their first pass's state) reading and signing for those edges, the edges
+ * again with their certificates, then the hub reading every spoke.
  */
 export async function planFleet(opts: FleetPlanOptions = {}): Promise<FleetPlan> {
   const projectDir = opts.projectDir ?? REPO_DIR;
@@ -175,8 +197,23 @@ export async function planFleet(opts: FleetPlanOptions = {}): Promise<FleetPlan>
     return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
   };
   const wantedHubs = hubs.filter((h) => wanted.includes(h));
-  const spokesNeeded = new Set<string>(wanted.filter((s) => roles.get(s) !== "hub"));
-  for (const h of wantedHubs) for (const s of spokesOf(h)) if (roles.has(s)) spokesNeeded.add(s);
+  const edgesOf = (spoke: string): string[] => {
+    const v = (readStackFile(projectDir, spoke).values.receive as { edges?: unknown } | undefined)?.edges;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string" && roles.get(x) === "edge") : [];
+  };
+  const spokeOf = (edge: string): string | undefined => {
+    const v = (readStackFile(projectDir, edge).values.spoke as { stack?: unknown } | undefined)?.stack;
+    return typeof v === "string" && roles.get(v) === "spoke" ? v : undefined;
+  };
+  const spokesNeeded = new Set<string>(wanted.filter((s) => roles.get(s) === "spoke"));
+  for (const h of wantedHubs) for (const s of spokesOf(h)) if (roles.get(s) === "spoke") spokesNeeded.add(s);
+  const edgesNeeded = new Set<string>(wanted.filter((s) => roles.get(s) === "edge"));
+  for (const e of edgesNeeded) {
+    const sp = spokeOf(e);
+    if (sp !== undefined) spokesNeeded.add(sp);
+  }
+  // A spoke's plan depends on the edges it accepts: they are run (after it) whenever it is.
+  for (const s of spokesNeeded) for (const e of edgesOf(s)) edgesNeeded.add(e);
   const hubsNeeded = new Set<string>(wantedHubs);
   for (const s of spokesNeeded) {
     const h = hubOf(s);
@@ -203,6 +240,29 @@ export async function planFleet(opts: FleetPlanOptions = {}): Promise<FleetPlan>
   const spokeRefs: Record<string, StackReferenceData> = {};
   for (const [s, run] of spokeRuns) if (run.error === undefined) spokeRefs[s] = asReference(run);
 
+  const edgeRuns = new Map<string, StackRun>();
+  await pool([...edgesNeeded].sort(), parallel, async (e) => {
+    const run = await runStack({ ...common, stack: e, references: spokeRefs });
+    edgeRuns.set(e, run);
+    opts.onStack?.(run, "edge");
+  });
+  const edgeRefs: Record<string, StackReferenceData> = {};
+  for (const [e, run] of edgeRuns) if (run.error === undefined) edgeRefs[e] = asReference(run);
+  // The spokes that list edges run again, now accepting them: from their first pass's state, so
+  // their CA and receiver are the ones the edges already trust.
+  await pool([...spokesNeeded].filter((s) => edgesOf(s).length > 0).sort(), parallel, async (s) => {
+    const run = await runStack({ ...common, stack: s, references: { ...hubRefs, ...edgeRefs }, prior: spokeRuns.get(s) });
+    spokeRuns.set(s, run);
+    if (run.error === undefined) spokeRefs[s] = asReference(run);
+    opts.onStack?.(run, "spoke-edges");
+  });
+  // The edges again, from their first pass's state (their keys are the ones the spoke signed for).
+  await pool([...edgesNeeded].sort(), parallel, async (e) => {
+    const run = await runStack({ ...common, stack: e, references: spokeRefs, prior: edgeRuns.get(e) });
+    edgeRuns.set(e, run);
+    opts.onStack?.(run, "edge-certificates");
+  });
+
   const hubRuns = new Map<string, StackRun>();
   await pool(wantedHubs, parallel, async (h) => {
     // The hub's second pass starts from its bootstrap state: its CA and addresses stay the ones the spokes trust.
@@ -213,10 +273,10 @@ export async function planFleet(opts: FleetPlanOptions = {}): Promise<FleetPlan>
 
   const runs: StackRun[] = [];
   for (const s of [...wanted].sort()) {
-    const run = roles.get(s) === "hub" ? hubRuns.get(s) : spokeRuns.get(s);
+    const run = roles.get(s) === "hub" ? hubRuns.get(s) : roles.get(s) === "edge" ? edgeRuns.get(s) : spokeRuns.get(s);
     if (run !== undefined) runs.push(run);
   }
-  const order = (r: StackRun): number => (r.role === "hub" ? 1 : 0);
+  const order = (r: StackRun): number => (r.role === "hub" ? 2 : r.role === "edge" ? 1 : 0);
   runs.sort((a, b) => order(a) - order(b) || a.stack.localeCompare(b.stack));
   const bootstrap = wantedHubs.length === 1 ? bootstraps.get(wantedHubs[0]) : undefined;
   return { runs, bootstrap };

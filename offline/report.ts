@@ -93,6 +93,7 @@ function caSubject(pem: unknown): string {
     .join(" + ") || "-";
 }
 
+import { EDGE_MEMORY_BUDGET_MIB } from "../components/workloads/values/edge";
 import { s3PlanSection } from "../components/clouds/s3/plan";
 
 type Obj = Record<string, unknown>;
@@ -104,6 +105,7 @@ export function fleetMarkdown(runs: readonly StackRun[], extraSections: readonly
   const out: string[] = ["# Fleet plan", "", "Generated offline by `npm run plan` from the `Pulumi.<stack>.yaml` files; no credentials were used.", ""];
   const spokes = runs.filter((r) => r.role === "spoke");
   const hubs = runs.filter((r) => r.role === "hub");
+  const edges = runs.filter((r) => r.role === "edge");
 
   const standIns = runs.filter((r) => (r.standInSecrets ?? []).length > 0);
   if (standIns.length > 0) {
@@ -125,6 +127,29 @@ export function fleetMarkdown(runs: readonly StackRun[], extraSections: readonly
   for (const h of hubs) {
     const o = obj(reveal(h.outputs));
     out.push("", `Hub **${h.stack}** (${String(o.cloud ?? "-")} ${String(o.region ?? "-")}): egress ${list(o.egressIps).join(", ") || "-"}; wires ${list(o.spokes).join(", ") || "no spokes"}; trusts spoke CAs: ${spokes.map((s) => `${s.stack}: ${caSubject(obj(obj(reveal(s.outputs)).thanos).caPem)}`).join("; ") || "-"}.`);
+  }
+
+  if (edges.length > 0) {
+    out.push(
+      "",
+      "## Edges",
+      "",
+      "Edges store nothing and expose nothing: each one's Prometheus agent writes to the zone receiver of a spoke of its own sovereignty zone, with a client certificate that spoke signed from the edge's request (its common name is the edge's tenant). The receiver admits exactly the listed edges' egress addresses.",
+      "",
+      "| edge | cloud | region | zone | writes to | accepted by the spoke | egress IPs | memory requests (cluster + one node) |",
+      "|---|---|---|---|---|---|---|---|",
+    );
+    for (const e of edges) {
+      const o = obj(reveal(e.outputs));
+      const spoke = spokes.find((s) => s.stack === o.spoke);
+      const receiver = spoke !== undefined ? obj(obj(reveal(spoke.outputs)).receiver) : {};
+      const accepted = list(receiver.edges).includes(e.stack) && obj(receiver.certificates)[e.stack] !== undefined;
+      const f = obj(o.footprint);
+      const memory = Number(obj(f.cluster).memoryMiB ?? NaN) + Number(obj(f.perNode).memoryMiB ?? NaN);
+      out.push(
+        `| ${e.stack} | ${String(o.cloud ?? "-")} | ${String(o.region ?? "-")} | ${String(o.sovereigntyZone ?? "-")} | ${String(o.spoke ?? "-")} (${String(receiver.url ?? "no receiver")}) | ${accepted ? "yes: tenant and certificate" : "not yet: run the spoke, then the edge"} | ${list(o.egressIps).join(", ") || "-"} | ${Number.isNaN(memory) ? "-" : `${memory}Mi${memory > EDGE_MEMORY_BUDGET_MIB ? ` (above the ${EDGE_MEMORY_BUDGET_MIB}Mi target)` : ` (target ${EDGE_MEMORY_BUDGET_MIB}Mi)`}`} |`,
+      );
+    }
   }
 
   const onS3 = spokes.filter((s) => s.config.cloud === "s3");
@@ -151,6 +176,11 @@ export function fleetMarkdown(runs: readonly StackRun[], extraSections: readonly
       const path = o.queryPath === "spoke-query" ? "mTLS gRPC to local query" : "read-only bucket; mTLS local query for recent blocks";
       out.push(`  ${h.stack.replace(/-/g, "_")} -.->|${path}| ${o.queryPath === "spoke-query" ? id : `${id}_bucket`}`);
     }
+  }
+  for (const e of edges) {
+    const o = obj(reveal(e.outputs));
+    const id = e.stack.replace(/-/g, "_");
+    out.push(`  ${id}["edge ${e.stack} (zone ${String(o.sovereigntyZone ?? "?")})"]`, `  ${id} -->|remote write, mTLS| ${String(o.spoke ?? "?").replace(/-/g, "_")}`);
   }
   out.push("```", "");
 

@@ -228,8 +228,12 @@ export interface Declared {
   region?: string;
   sovereigntyZone?: string;
   cloud?: Cloud;
-  role?: "spoke" | "hub";
+  role?: "spoke" | "hub" | "edge";
   encryptionMode?: "customer" | "provider";
+  /** An edge: its zone spoke's receiver host, that spoke's zone, and its Loki gateway host. */
+  zoneReceiverHost?: string;
+  zoneReceiverZone?: string;
+  zoneLokiHost?: string;
   /** How the hub reads this stack's bucket (`observability:hubReader.auth`), when declared. */
   hubReaderAuth?: "federated" | "key";
   /** A spoke's hub stack (`observability:hub.stack`), when declared. */
@@ -257,6 +261,12 @@ export interface StackPolicyConfig {
   s3SigningRegion?: string;
   /** Cloud s3: the host of `objectStorage.endpoint`. */
   s3EndpointHost?: string;
+  /** An edge: the host its zone spoke's receiver listens at (the spoke's `observability:receive.endpoint`). */
+  zoneReceiverHost?: string;
+  /** An edge: the sovereignty zone of that spoke. */
+  zoneReceiverZone?: string;
+  /** An edge: the host of that spoke's Loki gateway (its `observability:endpoints.loki`). */
+  zoneLokiHost?: string;
 }
 
 /** JSON schema of {@link StackPolicyConfig}, for `configSchema`. */
@@ -265,17 +275,20 @@ export const STACK_CONFIG_SCHEMA = {
     region: { type: "string" as const, description: "the stack's observability:region" },
     sovereigntyZone: { type: "string" as const, description: "the stack's observability:sovereigntyZone" },
     cloud: { type: "string" as const, enum: [...CLOUDS] },
-    role: { type: "string" as const, enum: ["spoke", "hub"] },
+    role: { type: "string" as const, enum: ["spoke", "hub", "edge"] },
     encryptionMode: { type: "string" as const, enum: ["customer", "provider"] },
     hubReaderAuth: { type: "string" as const, enum: ["federated", "key"], description: "the stack's observability:hubReader.auth" },
     hubStack: { type: "string" as const, description: "a spoke's observability:hub.stack" },
     s3SigningRegion: { type: "string" as const, description: "cloud s3: observability:objectStorage.signingRegion, else observability:region" },
     s3EndpointHost: { type: "string" as const, description: "cloud s3: the host of observability:objectStorage.endpoint" },
+    zoneReceiverHost: { type: "string" as const, description: "an edge: its zone spoke's observability:receive.endpoint" },
+    zoneReceiverZone: { type: "string" as const, description: "an edge: its zone spoke's observability:sovereigntyZone" },
+    zoneLokiHost: { type: "string" as const, description: "an edge: its zone spoke's observability:endpoints.loki" },
   },
 };
 
 const asCloud = (v: unknown): Cloud | undefined => CLOUDS.find((c) => c === v);
-const asRole = (v: unknown): "spoke" | "hub" | undefined => (v === "spoke" || v === "hub" ? v : undefined);
+const asRole = (v: unknown): "spoke" | "hub" | "edge" | undefined => (v === "spoke" || v === "hub" || v === "edge" ? v : undefined);
 const asMode = (v: unknown): "customer" | "provider" | undefined => (v === "customer" || v === "provider" ? v : undefined);
 const asAuth = (v: unknown): "federated" | "key" | undefined => (v === "federated" || v === "key" ? v : undefined);
 
@@ -301,6 +314,9 @@ export function declaredStack(args: Pick<StackValidationArgs, "getConfig" | "sta
     hubStack: str(c.hubStack) ?? tag("hub.stack"),
     s3SigningRegion: str(c.s3SigningRegion),
     s3EndpointHost: str(c.s3EndpointHost),
+    zoneReceiverHost: str(c.zoneReceiverHost),
+    zoneReceiverZone: str(c.zoneReceiverZone),
+    zoneLokiHost: str(c.zoneLokiHost),
   };
   if (c.region !== undefined && c.sovereigntyZone !== undefined) return { ...base, region: c.region, sovereigntyZone: c.sovereigntyZone, source: "config" };
   const tr = tag("region");

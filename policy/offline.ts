@@ -23,6 +23,8 @@ import type {
 import type { StackRun } from "../offline";
 import { reveal } from "../offline/values";
 import { defaultReaderAuth } from "../components/config/schema";
+import { readStackFile } from "../components/config/stackfile";
+import { REPO_ROOT } from "../toolchain";
 import { cloudOfType, isObj, type StackPolicyConfig } from "./lib";
 import { allPolicies } from "./policies";
 
@@ -46,7 +48,7 @@ export interface EvaluateOptions {
 }
 
 /** The policy config of a run: what `policy/stack-config.ts` writes for the CLI. */
-export function stackPolicyConfig(config: Record<string, unknown>): StackPolicyConfig {
+export function stackPolicyConfig(config: Record<string, unknown>, readStack: (stack: string) => Record<string, unknown> | undefined = () => undefined): StackPolicyConfig {
   const s = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
   const encryption = config.encryption;
   const hubReader = config.hubReader;
@@ -61,10 +63,37 @@ export function stackPolicyConfig(config: Record<string, unknown>): StackPolicyC
     // The schema's default (components/config/schema.ts) when the stack file does not say.
     hubReaderAuth: (isObj(hubReader) ? s(hubReader.auth) : undefined) ?? defaultReaderAuth(config.cloud),
     hubStack: isObj(hub) ? s(hub.stack) : undefined,
+    ...(config.role === "edge" ? zoneOfEdge(config, readStack) : {}),
     ...(config.cloud === "s3" && isObj(storage)
       ? { s3SigningRegion: s(storage.signingRegion) ?? s(config.region), s3EndpointHost: URL.canParse(String(storage.endpoint)) ? new URL(String(storage.endpoint)).host : undefined }
       : {}),
   };
+}
+
+/**
+ * An edge's zone spoke as its stack file declares it: where its receiver and Loki gateway listen
+ * and its zone (the edge's own file names only the spoke).
+ */
+function zoneOfEdge(config: Record<string, unknown>, readStack: (stack: string) => Record<string, unknown> | undefined): Partial<StackPolicyConfig> {
+  const spoke = isObj(config.spoke) && typeof config.spoke.stack === "string" ? config.spoke.stack : undefined;
+  const values = spoke !== undefined ? readStack(spoke) : undefined;
+  if (values === undefined) return {};
+  const receive = values.receive;
+  const endpoints = values.endpoints;
+  return {
+    ...(isObj(receive) && typeof receive.endpoint === "string" ? { zoneReceiverHost: receive.endpoint } : {}),
+    ...(typeof values.sovereigntyZone === "string" ? { zoneReceiverZone: values.sovereigntyZone } : {}),
+    ...(isObj(endpoints) && typeof endpoints.loki === "string" ? { zoneLokiHost: endpoints.loki } : {}),
+  };
+}
+
+/** A stack file's `observability:*` values, or undefined when there is none. */
+export function readOptional(projectDir: string, stack: string): Record<string, unknown> | undefined {
+  try {
+    return readStackFile(projectDir, stack).values;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The URN of a run's root stack resource. */
@@ -179,7 +208,7 @@ function settle(result: Promise<void> | void, policy: string): void {
 /** Evaluates the pack (or the given policies) on one offline stack run. */
 export function evaluatePolicies(run: StackRun, opts: EvaluateOptions = {}): Violation[] {
   const policies = opts.policies ?? allPolicies;
-  const config = opts.config ?? stackPolicyConfig(run.config);
+  const config = opts.config ?? stackPolicyConfig(run.config, (s) => readOptional(REPO_ROOT, s));
   const stackTags: ReadonlyMap<string, string> = new Map(Object.entries(opts.stackTags ?? {}));
   const resources = policyResources(run);
   const stackUrn = stackUrnOf(run);

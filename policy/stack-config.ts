@@ -11,12 +11,12 @@
  */
 import { resolve } from "node:path";
 import { readStackFile } from "../components/config/stackfile";
-import { stackPolicyConfig } from "./offline";
+import { readOptional, stackPolicyConfig } from "./offline";
 import { allPolicies } from "./policies";
 
 /** The pack config of a stack: one entry per policy with a config schema. */
 export function packConfigFor(projectDir: string, stack: string): Record<string, Record<string, string>> {
-  const c = stackPolicyConfig(readStackFile(projectDir, stack).values);
+  const c = stackPolicyConfig(readStackFile(projectDir, stack).values, (s) => readOptional(projectDir, s));
   const values = Object.fromEntries(Object.entries(c).filter((e): e is [string, string] => typeof e[1] === "string"));
   return Object.fromEntries(allPolicies.filter((p) => p.configSchema !== undefined).map((p) => [p.name, values]));
 }

@@ -34,6 +34,7 @@ export async function hubProgram(config: HubConfig): Promise<Record<string, unkn
   // lifecycle rules bound the bucket instead, and nothing read from a spoke is ever written here.
   const storage = cloud.createStorage(`${config.stack}-storage`, ctx, {
     retention: config.retention,
+    encryption: config.encryption,
     buckets: ["metrics"],
     writers: { sidecar: { namespace: ns, serviceAccount: SERVICE_ACCOUNTS.ruler } },
     store: { namespace: ns, serviceAccount: SERVICE_ACCOUNTS.hubStore },

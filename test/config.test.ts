@@ -21,7 +21,7 @@ const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown
 
 /** Broken configurations, the stack they break, the key path and a fragment of the message. */
 const CORPUS: { name: string; stack: string; mutate: Mutation; key: string; message: RegExp }[] = [
-  { name: "wrong role", stack: "dev-01", mutate: (v) => { v.role = "satellite"; }, key: "observability:role", message: /expected 'spoke' or 'hub'/ },
+  { name: "wrong role", stack: "dev-01", mutate: (v) => { v.role = "satellite"; }, key: "observability:role", message: /expected 'spoke', 'hub' or 'edge'/ },
   { name: "unknown cloud", stack: "dev-01", mutate: (v) => { v.cloud = "ibm"; }, key: "observability:cloud", message: /aws, gcp, azure/ },
   { name: "region not of that cloud", stack: "prod-01", mutate: (v) => { v.region = "eu-central-1"; }, key: "observability:region", message: /found "eu-central-1", which is not a GCP region/ },
   { name: "region outside the sovereignty zone", stack: "stag-01", mutate: (v) => { v.region = "eastus"; }, key: "observability:sovereigntyZone", message: /outside zone 'de'/ },
@@ -50,7 +50,7 @@ const CORPUS: { name: string; stack: string; mutate: Mutation; key: string; mess
 describe("stack configuration", () => {
   it("every example stack validates", () => {
     const stacks = listStacks(REPO_DIR);
-    assert.deepEqual(stacks, ["dev-01", "edge-otc-01", "ops-01", "prod-01", "stag-01"]);
+    assert.deepEqual(stacks, ["dev-01", "edge-dev-01", "edge-otc-01", "ops-01", "prod-01", "stag-01"]);
     for (const s of stacks) assert.deepEqual(validate(s), [], `Pulumi.${s}.yaml should validate`);
   });
 

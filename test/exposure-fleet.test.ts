@@ -93,10 +93,17 @@ describe("exposure: LoadBalancers admit exactly the peers' egress addresses", ()
       assert.equal(at(outputs(run), "exposed"), true);
       const lbs = loadBalancers(run);
       assert.deepEqual(lbs.map((r) => r.name).filter((n) => n.endsWith("-hub")).sort(), ["loki-gateway-hub", "thanos-query-hub"]);
-      const expected = cidrs(strings(at(outputs(hubAsRead), "egressIps"), "hub egressIps"));
+      const hubIps = strings(at(outputs(hubAsRead), "egressIps"), "hub egressIps");
+      const expected = cidrs(hubIps);
       assert.equal(expected.length, 2);
+      // The edges the spoke's receiver accepts push logs through the gateway and write to the receiver.
+      const accepted = (at(outputs(run), "receiver") === undefined ? [] : strings(at(outputs(run), "receiver", "edges"), `${s} receiver.edges`));
+      const edgeIps = accepted.flatMap((e) => strings(at(outputs(runOf(e)), "egressIps"), `${e} egressIps`));
+      assert.equal(lbs.some((r) => r.name === "thanos-receive-edges"), edgeIps.length > 0, `${s}: a receiver LoadBalancer exactly when an edge is accepted`);
+      if (s === "dev-01") assert.deepEqual(accepted, ["edge-dev-01"]);
       for (const lb of lbs) {
-        assert.deepEqual(at(plain(lb), "spec", "loadBalancerSourceRanges"), expected, `${s} ${lb.name}`);
+        const want = lb.name === "thanos-receive-edges" ? cidrs(edgeIps) : lb.name === "loki-gateway-hub" ? cidrs([...hubIps, ...edgeIps]) : expected;
+        assert.deepEqual(at(plain(lb), "spec", "loadBalancerSourceRanges"), want, `${s} ${lb.name}`);
         assert.equal(at(plain(lb), "spec", "externalTrafficPolicy"), "Local", `${s} ${lb.name} keeps client addresses`);
       }
     });

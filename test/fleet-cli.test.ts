@@ -109,9 +109,11 @@ describe("fleet --dry-run on the example fleet", () => {
     assert.equal(viaTsx.status, EXIT.OK, viaTsx.stderr);
     const plan = JSON.parse(viaTsx.stdout.trim().split("\n")[0]) as { type: string; text: string };
     const waves = (JSON.parse(plan.text) as { waves: { wave: number; ops: { stack: string }[] }[] }).waves;
-    assert.deepEqual(waves.map((w) => w.wave), [1, 2, 3, 4]);
+    // The example fleet has an edge (edge-dev-01 on dev-01): its sub-waves come between the spokes and the hub.
+    assert.deepEqual(waves.map((w) => w.wave), [1, 2, 2.1, 2.2, 2.3, 3, 4]);
+    assert.deepEqual(waves.find((w) => w.wave === 2.2)?.ops.map((o) => o.stack), ["dev-01"]);
     const conditions = (JSON.parse(plan.text) as { waves: { wave: number; condition?: string }[] }).waves.map((w) => w.condition !== undefined);
-    assert.deepEqual(conditions, [true, false, false, true], "the JSON plan carries the conditions of waves 1 and 4");
+    assert.deepEqual(conditions, [true, false, false, true, true, false, true], "the JSON plan carries the conditions of waves 1, 2.2, 2.3 and 4");
     // PATH limited to node's own directory: no pulumi can be found, whatever this machine has.
     const env = { ...process.env, PATH: dirname(process.execPath), PULUMI_CONFIG_PASSPHRASE: "x" };
     const missing = spawnSync(process.execPath, ["fleet/bin.js", "up"], { cwd: PROJECT, encoding: "utf8", env });
@@ -149,7 +151,8 @@ describe("fleet drift", () => {
     const prod = objs.find((o) => o.stack === "prod-01");
     assert.equal(prod?.drifted, 3);
     assert.equal(prod?.cloud, "gcp");
-    assert.deepEqual(objs.at(-1), { type: "drift-summary", stacks: 5, driftedStacks: 1, driftedResources: 3, failedStacks: 0 });
+    assert.deepEqual(objs.at(-1), { type: "drift-summary", stacks: 6, driftedStacks: 1, driftedResources: 3, failedStacks: 0 });
+    assert.ok(objs.some((o) => o.stack === "edge-dev-01" && o.role === "edge"), "the edge is checked too");
   });
 
   it("exits 0 without drift and 2 when a stack cannot be checked", async () => {
@@ -178,13 +181,17 @@ describe("fleet exit codes and errors", () => {
     const x = io({ outputs: model.outputs, afterUp: model.afterUp });
     assert.equal(await main(["up"], x), EXIT.OK, x.err());
     const waves = x.out().split("\n").filter((l) => l.startsWith("== wave"));
-    assert.equal(waves.length, 4, x.out());
+    assert.equal(waves.length, 7, x.out());
     assert.match(waves[0], new RegExp(`^== wave 1: hub upgrade to contract v${CONTRACT_VERSION}, wiring the spokes it wires now: ops-01 \\(ops-01 has contract v1: `));
     assert.match(waves[1], /^== wave 2: spokes \(4 at a time\): dev-01, edge-otc-01, prod-01, stag-01$/);
-    assert.match(waves[2], /^== wave 3: hub: wire the spokes: ops-01$/);
-    assert.match(waves[3], /^== wave 4: spokes: retire read keys the hub no longer uses \(4 at a time\): dev-01, prod-01, stag-01 \(ops-01 reads them federated now/);
+    // The example edge: its request, dev-01 signing it (dev-01's receiver does not accept it yet), the edge with its certificate.
+    assert.match(waves[2], /^== wave 2\.1: edges: certificate requests and egress addresses \(4 at a time\): edge-dev-01$/);
+    assert.match(waves[3], /^== wave 2\.2: spokes: sign and admit their edges \(4 at a time\): dev-01/);
+    assert.match(waves[4], /^== wave 2\.3: edges: deploy with their certificates \(4 at a time\): edge-dev-01$/);
+    assert.match(waves[5], /^== wave 3: hub: wire the spokes: ops-01$/);
+    assert.match(waves[6], /^== wave 4: spokes: retire read keys the hub no longer uses \(4 at a time\): dev-01, prod-01, stag-01 \(ops-01 reads them federated now/);
     assert.match(x.out(), /\[ops-01\] up started \[SOVEREIGN_SPOKES="dev-01,edge-otc-01,prod-01,stag-01"\]/);
-    assert.match(x.out(), /fleet up: 9 succeeded, 0 failed, 0 skipped/);
+    assert.match(x.out(), /fleet up: 12 succeeded, 0 failed, 0 skipped/);
     assert.deepEqual(model.gaps, []);
   });
 

@@ -73,10 +73,12 @@ describe("fleet doctor", () => {
   });
 
   async function fleetWithSecrets(skip: { stack: string; key: string }[] = []): Promise<FakeRunner> {
-    const runner = new FakeRunner({ projectDir: dir, configValues: Object.fromEntries(["dev-01", "edge-otc-01", "ops-01", "prod-01", "stag-01"].map((s) => [s, { "observability:kubeconfig": KUBECONFIG(`https://${s}.k8s.example.invalid`) }])) });
+    const runner = new FakeRunner({ projectDir: dir, configValues: Object.fromEntries(["dev-01", "edge-dev-01", "edge-otc-01", "ops-01", "prod-01", "stag-01"].map((s) => [s, { "observability:kubeconfig": KUBECONFIG(`https://${s}.k8s.example.invalid`) }])) });
     // The S3-compatible spoke also needs its service's keys: the provisioner's and one per identity it uses.
     const EDGE_SECRETS = [...SPOKE_SECRETS, ...["provisioner", "sidecar", "compactor", "loki", "reader"].flatMap((i) => [`observability:objectStorage.credentials.${i}.accessKey`, `observability:objectStorage.credentials.${i}.secretKey`])];
-    for (const [stack, keys] of [["dev-01", SPOKE_SECRETS], ["edge-otc-01", EDGE_SECRETS], ["prod-01", SPOKE_SECRETS], ["stag-01", SPOKE_SECRETS], ["ops-01", HUB_SECRETS]] as const) {
+    // An edge (edge-dev-01) needs its kubeconfig and its own dead man's switch only.
+    const EDGE_CLUSTER_SECRETS = ["observability:kubeconfig", "observability:alerting.deadMansSwitch.url"];
+    for (const [stack, keys] of [["dev-01", SPOKE_SECRETS], ["edge-dev-01", EDGE_CLUSTER_SECRETS], ["edge-otc-01", EDGE_SECRETS], ["prod-01", SPOKE_SECRETS], ["stag-01", SPOKE_SECRETS], ["ops-01", HUB_SECRETS]] as const) {
       for (const key of keys) if (!skip.some((s) => s.stack === stack && s.key === key)) await runner.setSecret(stack, key, "v");
     }
     return runner;
@@ -93,7 +95,7 @@ describe("fleet doctor", () => {
     const code = await main(["doctor", "-C", dir, "--backend", `file://${dir}/.pulumi-state`], x);
     assert.equal(code, EXIT.OK, x.out());
     assert.match(x.out(), /every prerequisite is met/);
-    for (const s of ["dev-01", "edge-otc-01", "ops-01", "prod-01", "stag-01"]) assert.ok(p.asked.includes(`https://${s}.k8s.example.invalid/version`), `cluster of ${s} probed`);
+    for (const s of ["dev-01", "edge-dev-01", "edge-otc-01", "ops-01", "prod-01", "stag-01"]) assert.ok(p.asked.includes(`https://${s}.k8s.example.invalid/version`), `cluster of ${s} probed`);
     // Federation needs the issuer only for IRSA (ops-01) and AKS (stag-01); dev-01 uses EKS Pod Identity, prod-01 GKE.
     assert.equal(p.asked.filter((u) => u.endsWith("/.well-known/openid-configuration")).length, 2);
   });

@@ -32,7 +32,7 @@ import {
 import { readStackFile, validateStackConfig } from "../components/config";
 import { durationDays } from "../components/config";
 import { REPO_DIR } from "../offline";
-import { stackConfig } from "./support/fleet";
+import { spokeConfig } from "./support/fleet";
 import { REFERENCE_DIR, referenceYaml, unknownKeyPaths } from "./support/reference";
 
 const READ_ONLY = new Set<string>([GCS_ROLES.objectViewer]);
@@ -191,7 +191,7 @@ describe("names", () => {
 });
 
 describe("lifecycle rules", () => {
-  const retention = stackConfig("prod-01").retention;
+  const retention = spokeConfig("prod-01").retention;
   const types = (rules: ReturnType<typeof gcsLifecycleRules>): string[] => rules.map((r) => r.action.type);
 
   it("metrics are deleted only after every tier has expired", () => {

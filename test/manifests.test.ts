@@ -159,7 +159,7 @@ describe("the full manifest set of every example stack", { skip: helm.skipReason
   });
 
   it("every Thanos container's flags are known to `thanos <component> --help` of the pinned binary", { skip: thanos.skipReason }, () => {
-    const COMPONENTS = new Set<ThanosComponent>(["query", "store", "compact", "query-frontend", "rule", "sidecar"]);
+    const COMPONENTS = new Set<ThanosComponent>(["query", "store", "compact", "query-frontend", "rule", "sidecar", "receive"]);
     let checked = 0;
     for (const [stack, set] of sets) {
       for (const { owner, spec } of podSpecs(set.all.map((x) => x.manifest))) {
@@ -223,6 +223,12 @@ describe("the full manifest set of every example stack", { skip: helm.skipReason
         .filter((r) => typeof r.alert === "string" && (r.alert === "Watchdog" || String(r.expr).trim() === "vector(1)"));
       if (readStackFile(REPO_DIR, stack).values.role === "hub") {
         assert.equal(heartbeats.length, 0, `${stack}: the hub's heartbeat is the Ruler's, not a PrometheusRule`);
+        continue;
+      }
+      if (readStackFile(REPO_DIR, stack).values.role === "edge") {
+        // Agent mode evaluates no rules: the edge's heartbeat is its CronJob pinging its own switch.
+        assert.equal(heartbeats.length, 0, `${stack}: an edge ships no rule`);
+        assert.equal(set.all.filter(({ manifest }) => manifest.kind === "CronJob" && manifest.metadata.name === "edge-heartbeat").length, 1, `${stack}: one heartbeat CronJob`);
         continue;
       }
       assert.equal(heartbeats.length, 1, `${stack}: ${heartbeats.length} always-firing alerts in its PrometheusRules: ${JSON.stringify(heartbeats.map((r) => r.labels))}`);

@@ -147,7 +147,9 @@ describe("mTLS: the hub's clients against every spoke's servers", () => {
     for (const s of SPOKES) {
       const spoke = runOf(plan, s);
       assert.deepEqual(pemBlocks(tlsSecret(spoke, "thanos-grpc-tls").ca), pemBlocks(output(hubAsRead, "clientCaPem")), `${s} thanos-grpc-tls ca.crt`);
-      assert.deepEqual(pemBlocks(tlsSecret(spoke, "loki-gateway-tls").ca), pemBlocks(output(hubAsRead, "clientCaPem")), `${s} loki-gateway-tls ca.crt`);
+      // A spoke that accepts edges also trusts its own edge CA at the gateway (the edges push logs there), nothing else.
+      const edgeCa = spoke.resources.some((r) => r.name === `${s}-edges-pki-ca-cert`) && (at(outputs(spoke), "receiver", "edges") as string[]).length > 0 ? [recordedCa(spoke, `${s}-edges-pki-ca-cert`).certPem] : [];
+      assert.deepEqual(pemBlocks(tlsSecret(spoke, "loki-gateway-tls").ca), [...pemBlocks(output(hubAsRead, "clientCaPem")), ...edgeCa.flatMap(pemBlocks)], `${s} loki-gateway-tls ca.crt`);
       assert.deepEqual(pemBlocks(tlsSecret(spoke, "alertmanager-hub-client-tls").ca), pemBlocks(output(hubAsRead, "alertmanager", "caPem")), `${s} alertmanager-hub-client-tls ca.crt`);
     }
   });
@@ -169,6 +171,38 @@ describe("mTLS: the hub's clients against every spoke's servers", () => {
       assert.deepEqual(r, { ok: true, clientError: undefined, serverError: undefined });
     });
   }
+
+  it("dev-01's receiver accepts edge-dev-01's client certificate (signed by dev-01 from the edge's request), verified by the exported CA and server name", async () => {
+    const spoke = runOf(plan, "dev-01");
+    const edge = runOf(plan, "edge-dev-01");
+    const server = tlsSecret(spoke, "thanos-receive-remote-write-tls");
+    const client = tlsSecret(edge, "remote-write-tls");
+    const r = await handshake(peer(server), { ...peer(client), servername: output(spoke, "receiver", "serverName") });
+    assert.deepEqual(r, { ok: true, clientError: undefined, serverError: undefined });
+    // The edge's Alloy presents the same certificate to dev-01's Loki gateway.
+    const gateway = tlsSecret(spoke, "loki-gateway-tls");
+    const logs = tlsSecret(edge, "loki-client-tls");
+    assert.deepEqual(await handshake(peer(gateway), { ...peer(logs), servername: output(spoke, "loki", "serverName") }), { ok: true, clientError: undefined, serverError: undefined });
+  });
+
+  it("the receiver refuses a client certificate of another spoke's CA, of the hub's CA, of a foreign CA, and one naming the edge from any of them", async () => {
+    const spoke = runOf(plan, "dev-01");
+    const server = tlsSecret(spoke, "thanos-receive-remote-write-tls");
+    const servername = output(spoke, "receiver", "serverName");
+    const spokeCa = output(spoke, "receiver", "caPem");
+    const others = [
+      ["prod-01's CA", recordedCa(runOf(plan, "prod-01"), "prod-01-pki-ca-cert")],
+      ["the hub's CA", recordedCa(hubAsRead, "ops-01-pki-ca-cert")],
+      ["dev-01's own stack CA (not its edge CA)", recordedCa(spoke, "dev-01-pki-ca-cert")],
+      ["a foreign CA", await foreignCa()],
+    ] as const;
+    for (const [what, ca] of others) {
+      const leaf = await mintLeaf(ca, { cn: "edge-dev-01", usage: "client" });
+      const r = await handshake(peer(server), { key: leaf.key, cert: leaf.cert, ca: spokeCa, servername });
+      assert.equal(r.ok, false, `a certificate of ${what} was accepted`);
+      assert.ok(r.serverError !== undefined, `${what}: the receiver refused it (${JSON.stringify(r)})`);
+    }
+  });
 
   it("the final hub trusts every spoke CA: each spoke's Alertmanager client is accepted by the hub's Alertmanager", async () => {
     const server = tlsSecret(hub, "alertmanager-tls");

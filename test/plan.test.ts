@@ -34,10 +34,11 @@ function files(dir: string): string[] {
     .sort();
 }
 
-/** Keys, certificates and CA fingerprints differ between runs by design; nothing else may. */
+/** Keys, certificates, CA fingerprints and digests of certificates (pod annotations `checksum/tls`) differ between runs by design; nothing else may. */
 function normalize(text: string): string {
   return text
     .replace(/-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----\n?/g, "<PEM>")
+    .replace(/(checksum\/tls"?:\s*"?)[0-9a-f]{16}/g, "$1<digest>")
     .replace(/sha256 [0-9A-F:]+/g, "sha256 <fingerprint>");
 }
 
@@ -56,14 +57,14 @@ describe("npm run plan", () => {
   });
 
   it("writes one JSON document per stack, fleet.md and (helm built: --render is the default) one manifest set per stack", () => {
-    const stacks = ["dev-01", "edge-otc-01", "ops-01", "prod-01", "stag-01"];
+    const stacks = ["dev-01", "edge-dev-01", "edge-otc-01", "ops-01", "prod-01", "stag-01"];
     assert.deepEqual(files(outA), ["fleet.md", ...stacks.map((s) => `${s}.json`), ...manifestsOf(stacks)].sort());
     for (const stack of stacks) {
       const doc = JSON.parse(readFileSync(join(outA, `${stack}.json`), "utf8")) as Record<string, unknown>;
       assert.deepEqual(Object.keys(doc), ["stack", "project", "role", "config", "resources", "outputs"]);
       assert.equal(doc.stack, stack);
       assert.equal(doc.project, "sovereign-observability");
-      assert.equal(doc.role, stack === "ops-01" ? "hub" : "spoke");
+      assert.equal(doc.role, stack === "ops-01" ? "hub" : stack === "edge-dev-01" ? "edge" : "spoke");
       const resources = doc.resources as Record<string, unknown>[];
       assert.ok(resources.length > 0);
       for (const r of resources) {

@@ -127,7 +127,9 @@ describe("Thanos components", () => {
       // ignores their own client_config (cmd/thanos/endpointset.go): TLS must be the default.
       assert.ok(endpoints.endpoints.every((e) => e.address.startsWith("dnssrv+") && e.client_config === undefined), `${stack}: internal endpoints are DNS-discovered, without an (ignored) per-endpoint client_config`);
       assert.equal(endpoints.default_client_config?.tls_config.enabled, true, `${stack}: every internal endpoint dialled with TLS`);
-      assert.equal(endpoints.endpoints.length, stack === "prod-01" ? 2 : 1);
+      // prod-01 adds its store gateway (spoke-query); dev-01 the ingesters of its zone receiver (it accepts edge-dev-01).
+      assert.equal(endpoints.endpoints.length, stack === "prod-01" || stack === "dev-01" ? 2 : 1);
+      if (stack === "dev-01") assert.ok(endpoints.endpoints.some((e) => e.address === "dnssrv+_grpc._tcp.thanos-receive.observability.svc.cluster.local"), "dev-01 reads its receiver's ingesters");
     }
   });
 });

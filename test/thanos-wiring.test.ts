@@ -229,7 +229,9 @@ describe("every rule reads series some scrape of the plan produces", () => {
     for (const stack of SPOKES) {
       const r = run(stack);
       const c = spokeConfig(stack);
-      const table = spokeScrapes({ namespace: c.namespace, lokiMode: c.loki.mode, spokeQuery: c.queryPath === "spoke-query", kubeProxy: kubeProxyScraped(c) });
+      // A spoke whose receiver accepts an edge runs routers and ingesters, scraped for the edge-silent rule.
+      const receiving = ((at(r.outputs, "receiver.edges") as string[] | undefined) ?? []).length > 0;
+      const table = spokeScrapes({ namespace: c.namespace, lokiMode: c.loki.mode, spokeQuery: c.queryPath === "spoke-query", kubeProxy: kubeProxyScraped(c), receiver: receiving });
       const { produced, missing } = resolveScrapes(r, table);
       assert.deepEqual(missing, [], `${stack}: scrapes the rules count on are not in the plan`);
       const rules = all(r, T.prometheusRule);
@@ -247,7 +249,7 @@ describe("every rule reads series some scrape of the plan produces", () => {
       const selector = monitorSelector(kps, "serviceMonitor");
       const monitors = all(r, T.serviceMonitor);
       // The in-cluster Service of each Thanos workload (named after it; exposure Services are not scrape targets).
-      const workloads = new Set(thanosArgs(r).filter((c) => ["compact", "store", "query", "rule", "query-frontend"].includes(c.args[0])).map((c) => c.name));
+      const workloads = new Set(thanosArgs(r).filter((c) => ["compact", "store", "query", "rule", "query-frontend", "receive"].includes(c.args[0])).map((c) => c.name));
       const thanos = all(r, T.service).filter((s) => workloads.has(String(at(s, "metadata.name"))));
       assert.ok(thanos.length >= 2, `${stack}: compactor and query at least`);
       for (const svc of thanos) {
@@ -451,7 +453,9 @@ describe("the rendered charts agree (pinned helm template of the planned release
     for (const stack of SPOKES) {
       const c = spokeConfig(stack);
       const jobs = producedJobs(manifestsOf(stack));
-      const table = spokeScrapes({ namespace: c.namespace, lokiMode: c.loki.mode, spokeQuery: c.queryPath === "spoke-query", kubeProxy: kubeProxyScraped(c) });
+      const receiving = ((at(run(stack).outputs, "receiver.edges") as string[] | undefined) ?? []).length > 0;
+      const table = spokeScrapes({ namespace: c.namespace, lokiMode: c.loki.mode, spokeQuery: c.queryPath === "spoke-query", kubeProxy: kubeProxyScraped(c), receiver: receiving });
+      if (stack === "dev-01") assert.ok(receiving && table.some((t) => t.job === "thanos-receive-router"), "dev-01's receiver jobs are in the table");
       for (const s of table) assert.ok(jobs.has(s.job), `${stack}: table job ${s.job} is not produced (produced: ${[...jobs].sort().join(", ")})`);
     }
   });

@@ -327,6 +327,11 @@ describe("loki 18.11.0 (spokes)", () => {
       assert.match(snippet, /ssl_client_certificate \/etc\/nginx\/tls\/ca\.crt;/);
       assert.match(snippet, /auth_basic_user_file \/etc\/nginx\/secrets\/\.htpasswd;/);
       assert.doesNotMatch(snippet, /\{\{/, "the chart passes the snippet through tpl");
+      // Edges' users may only push (no query, delete or admin path through their credentials).
+      assert.match(snippet, /if \(\$remote_user ~ "\^edge-"\) \{ set \$edge_scope "edge"; \}/);
+      assert.match(snippet, /if \(\$uri != "\/loki\/api\/v1\/push"\) \{ set \$edge_scope "\$\{edge_scope\}:other"; \}/);
+      assert.match(snippet, /if \(\$edge_scope = "edge:other"\) \{ return 403; \}/);
+      assert.ok(snippet.indexOf("return 403") < snippet.indexOf("location /"), "refused before any proxying");
       const mount = obj(arr(at(v, "gateway.extraVolumeMounts"))[0]);
       assert.equal(mount.mountPath, "/etc/nginx/tls");
       assert.deepEqual(obj(arr(at(v, "gateway.extraVolumes"))[0]).secret, { secretName: "loki-gateway-tls" });

@@ -36,6 +36,8 @@ export interface SpokeScrapeParams {
   spokeQuery: boolean;
   /** kube-proxy is scraped (`observability:kubeProxy`). */
   kubeProxy: boolean;
+  /** The zone receiver runs (`receive.enabled`): its routers and ingesters are scraped. */
+  receiver?: boolean;
 }
 
 /** Every Thanos component serves Go/process metrics and its objstore client metrics when it has one. */
@@ -66,6 +68,12 @@ export function spokeScrapes(p: SpokeScrapeParams): SpokeScrape[] {
     { job: RELEASES.alloy, origin: { kind: "chart", chart: "alloy", enabledBy: ["service.enabled", "serviceMonitor.enabled"] }, metrics: ["alloy_", "loki_write_", "loki_source_", "process_", "go_"] },
   ];
   if (p.spokeQuery) scrapes.push({ job: "thanos-store", origin: { kind: "servicemonitor", service: "thanos-store" }, metrics: [...THANOS_COMMON] });
+  if (p.receiver === true) {
+    scrapes.push(
+      { job: "thanos-receive-router", origin: { kind: "servicemonitor", service: "thanos-receive-router" }, metrics: [...THANOS_COMMON] },
+      { job: "thanos-receive", origin: { kind: "servicemonitor", service: "thanos-receive" }, metrics: [...THANOS_COMMON, "prometheus_tsdb_"] },
+    );
+  }
   if (p.kubeProxy) scrapes.push({ job: "kube-proxy", origin: { kind: "chart", chart: "kube-prometheus-stack", enabledBy: ["kubeProxy.enabled", "kubeProxy.serviceMonitor.enabled"] }, metrics: ["kubeproxy_", "process_", "go_"] });
   return scrapes;
 }

@@ -4,7 +4,7 @@
  * these results without knowing which cloud they run on.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { CloudTarget, EgressConfig, Retention, StackConfig } from "../config";
+import type { CloudTarget, EgressConfig, Encryption, Retention, StackConfig } from "../config";
 import type { FederatedIdentity } from "../contracts";
 
 /** The writing components of a spoke, each with its own identity. */
@@ -32,6 +32,8 @@ export interface CloudContext {
 /** Arguments of a stack's sovereign storage. */
 export interface StorageArgs {
   retention: Retention;
+  /** Provider-managed keys, or a customer-managed key (created or adopted). */
+  encryption: Encryption;
   /** Which buckets this stack owns: a spoke has both, the hub only a metrics bucket (ruler output). */
   buckets: readonly ("metrics" | "logs")[];
   /** One writer identity per writing component; only those listed get one. */

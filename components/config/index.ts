@@ -2,7 +2,7 @@
  * Stack configuration: loading it from the Pulumi runtime and failing early and completely.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { knownStacks } from "./stackfile";
+import { knownStacks, knownZones } from "./stackfile";
 import { type ConfigIssue, type StackConfig, validateStackConfig } from "./schema";
 
 export * from "./schema";
@@ -66,7 +66,7 @@ export function loadStackConfig(projectDir: string = process.cwd()): StackConfig
     values[full.slice("observability:".length)] = decode(v);
     if (isConfigSecret(full)) secretKeys.add(full);
   }
-  const result = validateStackConfig(values, { stack, secretKeys, knownStacks: knownStacks(projectDir) });
+  const result = validateStackConfig(values, { stack, secretKeys, knownStacks: knownStacks(projectDir), knownZones: knownZones(projectDir) });
   if (!result.ok) throw new ConfigError(stack, result.issues);
   return result.config;
 }

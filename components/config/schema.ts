@@ -413,8 +413,12 @@ export function defaultReaderAuth(cloud: unknown): ReaderAuth {
 /** The environments a stack can declare; `prod` alerts page, the others open tickets. */
 export const ENVIRONMENTS = ["dev", "test", "stag", "prod", "ops"] as const;
 
+/** The roles a stack can have: a spoke stores its zone's telemetry, the hub queries every spoke, an edge only writes to its zone spoke. */
+export const ROLES = ["spoke", "hub", "edge"] as const;
+export type Role = (typeof ROLES)[number];
+
 const common = {
-  role: z.enum(["spoke", "hub"]),
+  role: z.enum(ROLES),
   cloud: z.enum(CLOUDS),
   region: z.string(),
   environment: z.enum(ENVIRONMENTS),
@@ -469,7 +473,48 @@ const spokeSchema = z.strictObject({
    * KUBE_PROXY_SCRAPEABLE_BY_DEFAULT).
    */
   kubeProxy: z.boolean().optional(),
+  /**
+   * The zone receiver: a Thanos Receive (router and ingesters) that takes the remote write of
+   * the edges attached to this spoke, one tenant per edge, into the spoke's own metrics bucket.
+   * `endpoint` is the name the edges dial (its server certificate's name); `edges` the edge
+   * stacks it accepts, each of this spoke's sovereignty zone.
+   */
+  receive: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      endpoint: hostname.optional(),
+      edges: z.array(stackName).default([]),
+    })
+    .superRefine((r, ctx) => {
+      if (r.enabled && r.endpoint === undefined) ctx.addIssue({ code: "custom", path: ["endpoint"], message: "not set; the edges dial the receiver at this name (e.g. receive.<stack>.obs.example.eu)" });
+      if (!r.enabled && r.edges.length > 0) ctx.addIssue({ code: "custom", path: ["enabled"], message: "must be true while edges are attached: they write to this spoke's receiver" });
+      const dup = r.edges.filter((e, i) => r.edges.indexOf(e) !== i);
+      if (dup.length > 0) ctx.addIssue({ code: "custom", path: ["edges"], message: `lists ${dup.map((d) => `'${d}'`).join(", ")} twice` });
+    })
+    .default({ enabled: false, edges: [] }),
 });
+
+/**
+ * An edge: a small cluster whose Prometheus runs in agent mode and writes only to the zone
+ * receiver of `spoke`, a spoke of its own sovereignty zone; no buckets, no compactor, no
+ * exposure, so no retention, encryption or object storage of its own.
+ */
+const edgeSchema = z
+  .strictObject({
+    ...common,
+    role: z.literal("edge"),
+    /** The spoke of this edge's sovereignty zone that receives its samples and logs. */
+    spoke: z.strictObject({ stack: stackName }),
+    alerting: z.strictObject({
+      /**
+       * The edge's own dead man's switch, pinged by the edge while its agent is up and its remote
+       * write is progressing; it does not depend on the spoke (agent mode evaluates no rules).
+       */
+      deadMansSwitch: webhook,
+    }),
+    kubeProxy: z.boolean().optional(),
+  })
+  .omit({ retention: true, encryption: true, objectStorage: true });
 
 /** An IPv4 CIDR the hub may expose Grafana to; the whole internet is refused. */
 const operatorCidr = cidr
@@ -549,8 +594,10 @@ type Base<S extends z.ZodType> = Omit<z.output<S>, "cloud" | "cluster" | "networ
 export type SpokeConfig = Base<typeof spokeSchema> & CloudTarget & { stack: string };
 /** Validated configuration of the hub stack. */
 export type HubConfig = Base<typeof hubSchema> & CloudTarget & { stack: string };
+/** Validated configuration of an edge stack (no object storage: edges store nothing). */
+export type EdgeConfig = Omit<z.output<typeof edgeSchema>, "cloud" | "cluster" | "network"> & Exclude<CloudTarget, { cloud: "s3" }> & { stack: string };
 /** Validated configuration of any stack. */
-export type StackConfig = SpokeConfig | HubConfig;
+export type StackConfig = SpokeConfig | HubConfig | EdgeConfig;
 export type Retention = z.output<typeof retention>;
 
 /** A stack's retention from its raw `observability:retention` value (absent keys take the schema's defaults). */
@@ -560,6 +607,7 @@ export function retentionOf(raw: unknown): Retention {
 export type PkiConfig = z.output<typeof pki>;
 export type Versions = z.output<typeof versions>;
 export type EgressConfig = z.output<typeof egress>;
+export type Encryption = z.output<typeof encryption>;
 export type Profile = StackConfig["profile"];
 
 /** Dotted paths (without the namespace) of the secret leaves under a schema. */
@@ -577,7 +625,7 @@ function secretPaths(schema: z.ZodType, prefix: string): string[] {
  * namespace (`kubeconfig`, `alerting.receiver.url`): derived from the schema (the values
  * marked secret), per role and, through `cluster`/`network`, per cloud.
  */
-export const SECRET_LEAVES: Readonly<Record<"spoke" | "hub", Readonly<Record<Cloud, readonly string[]>>>> = (() => {
+export const SECRET_LEAVES: Readonly<Record<Role, Readonly<Record<Cloud, readonly string[]>>>> = (() => {
   const perCloud = (role: z.ZodObject): Record<Cloud, string[]> =>
     Object.fromEntries(
       CLOUDS.map((c) => {
@@ -585,14 +633,15 @@ export const SECRET_LEAVES: Readonly<Record<"spoke" | "hub", Readonly<Record<Clo
         return [c, [...secretPaths(role, ""), ...secretPaths(CLUSTER[c], "cluster"), ...secretPaths(NETWORK[c], "network"), ...(storage !== undefined ? secretPaths(storage, "objectStorage") : [])]];
       }),
     ) as Record<Cloud, string[]>;
-  return { spoke: perCloud(spokeSchema), hub: perCloud(hubSchema) };
+  return { spoke: perCloud(spokeSchema), hub: perCloud(hubSchema), edge: perCloud(edgeSchema) };
 })();
 
 /** The secret leaves of a stack of `role` on `cloud` (see {@link SECRET_LEAVES}); none for an unknown role or cloud. */
 export function secretLeaves(role: unknown, cloud: unknown): readonly string[] {
-  if (role !== "spoke" && role !== "hub") return [];
+  const r = ROLES.find((x) => x === role);
+  if (r === undefined) return [];
   const c = CLOUDS.find((x) => x === cloud);
-  return c === undefined ? [] : SECRET_LEAVES[role][c];
+  return c === undefined ? [] : SECRET_LEAVES[r][c];
 }
 
 /**
@@ -628,6 +677,7 @@ export function isSecretPath(path: string): boolean {
 export const KEYS = {
   spoke: Object.keys(spokeSchema.shape),
   hub: Object.keys(hubSchema.shape),
+  edge: Object.keys(edgeSchema.shape),
 } as const;
 
 /** One problem in a stack's configuration. */
@@ -648,6 +698,11 @@ export interface ValidationContext {
    * (the hub's spoke list is checked against it); omitted, those checks are skipped.
    */
   knownStacks?: ReadonlyMap<string, string | undefined>;
+  /**
+   * The declared `observability:sovereigntyZone` of the stacks in the project directory, when
+   * the validator can see them: an edge and its spoke are checked to be of one zone.
+   */
+  knownZones?: ReadonlyMap<string, string | undefined>;
 }
 
 export type ValidationResult = { ok: true; config: StackConfig } | { ok: false; issues: ConfigIssue[] };
@@ -749,13 +804,14 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
   const issues: ConfigIssue[] = [];
   const role = values.role;
   const cloudValue = values.cloud;
-  const schema = role === "hub" ? hubSchema : spokeSchema;
-  if (role !== "hub" && role !== "spoke") {
-    issues.push({ key: `${NS}:role`, message: role === undefined ? "not set; expected 'spoke' or 'hub'" : `found ${found(["role"], role)}, expected 'spoke' or 'hub'` });
+  const knownRole = ROLES.find((r) => r === role);
+  const schema = knownRole === "hub" ? hubSchema : knownRole === "edge" ? edgeSchema : spokeSchema;
+  if (knownRole === undefined) {
+    issues.push({ key: `${NS}:role`, message: role === undefined ? "not set; expected 'spoke', 'hub' or 'edge'" : `found ${found(["role"], role)}, expected 'spoke', 'hub' or 'edge'` });
   }
   // reportInput: zod 4 leaves the offending value out of its issues unless asked.
-  const parsed = schema.safeParse(role === "hub" || role === "spoke" ? values : { ...values, role: "spoke" }, { reportInput: true });
-  const messages: MessageContext = { stack: ctx.stack, root: values, leaves: secretLeaves(role === "hub" ? "hub" : "spoke", CLOUDS.find((c) => c === cloudValue) ?? "aws") };
+  const parsed = schema.safeParse(knownRole !== undefined ? values : { ...values, role: "spoke" }, { reportInput: true });
+  const messages: MessageContext = { stack: ctx.stack, root: values, leaves: secretLeaves(knownRole ?? "spoke", CLOUDS.find((c) => c === cloudValue) ?? "aws") };
   // `cluster` and `network` are checked below against the schema of the stack's cloud, once.
   const ownChecks = new Set([`${NS}:role`, `${NS}:cluster`, `${NS}:network`, `${NS}:objectStorage`]);
   if (!parsed.success) issues.push(...collect(parsed.error, messages).filter((i) => !ownChecks.has(i.key)));
@@ -766,7 +822,9 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
       issues.push({ key: `${NS}:cloud`, message: cloudValue === undefined ? `not set; expected one of ${CLOUDS.join(", ")}` : `found ${found(["cloud"], cloudValue)}, expected one of ${CLOUDS.join(", ")}` });
   } else {
     const storageSchema = OBJECT_STORAGE[cloud];
-    if (storageSchema === undefined && values.objectStorage !== undefined) {
+    if (knownRole === "edge" && values.objectStorage !== undefined) {
+      issues.push({ key: `${NS}:objectStorage`, message: "an edge stores nothing (no buckets: its samples are written to its zone spoke's receiver): remove it" });
+    } else if (storageSchema === undefined && values.objectStorage !== undefined) {
       issues.push({ key: `${NS}:objectStorage`, message: `is only used with cloud s3 (an S3-compatible service); a ${cloud} stack's storage is its cloud's own: remove it` });
     }
     for (const [part, schemas] of [["cluster", CLUSTER], ["network", NETWORK], ["objectStorage", OBJECT_STORAGE]] as const) {
@@ -864,7 +922,10 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
       issues.push({ key: `${NS}:hub.stack`, message: `stack '${hub}' is not a hub` });
   }
 
-  if (cloud === "s3") issues.push(...s3Issues(values, ctx.stack));
+  if (cloud === "s3" && knownRole === "edge") {
+    issues.push({ key: `${NS}:cloud`, message: "an edge on cloud s3 is not supported yet: an edge stores nothing, and cloud s3 names an S3-compatible storage service; declare the cloud whose network gives the edge its egress addresses (aws, gcp or azure)" });
+  } else if (cloud === "s3") issues.push(...s3Issues(values, ctx.stack));
+  issues.push(...zoneIssues(values, ctx));
 
   if (issues.length > 0 || !parsed.success || cloud === undefined) {
     return { ok: false, issues: dedupe(issues) };
@@ -873,7 +934,7 @@ export function validateStackConfig(values: Record<string, unknown>, ctx: Valida
   const config = {
     ...parsed.data,
     // An S3-compatible service has no workload identity federation: its hub reader is a key unless set otherwise (and refused then).
-    ...((values.hubReader as { auth?: unknown } | undefined)?.auth === undefined ? { hubReader: { ...parsed.data.hubReader, auth: defaultReaderAuth(cloud) } } : {}),
+    ...(knownRole === "spoke" && (values.hubReader as { auth?: unknown } | undefined)?.auth === undefined ? { hubReader: { ...(parsed.data as z.output<typeof spokeSchema>).hubReader, auth: defaultReaderAuth(cloud) } } : {}),
     cloud,
     cluster: CLUSTER[cloud].parse(values.cluster),
     network: NETWORK[cloud].parse(values.network),
@@ -966,6 +1027,38 @@ function s3Issues(values: Record<string, unknown>, stack: string): ConfigIssue[]
   if (values.objectStorage !== undefined && credentials[needed] === undefined)
     out.push({ key: `${NS}:objectStorage.credentials.${needed}`, message: `not set; ${why}: set its key with npm run fleet -- secrets --stacks ${stack} (or pulumi config set --secret --path '${NS}:objectStorage.credentials.${needed}.secretKey' <value> -s ${stack}, and accessKey likewise)` });
   if (principals[unused] !== undefined) out.push({ key: `${NS}:objectStorage.principals.${unused}`, message: `is not used with queryPath ${String(queryPath)}; remove it, so no identity is granted a read it does not make` });
+  return out;
+}
+
+/**
+ * The zone rule, as far as the stack files in the project directory show it: an edge attaches
+ * only to a spoke of its own sovereignty zone, and a spoke accepts only edges of its zone (the
+ * programs check it again on the other stack's outputs, which may differ from its file).
+ */
+function zoneIssues(values: Record<string, unknown>, ctx: ValidationContext): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const zone = typeof values.sovereigntyZone === "string" ? values.sovereigntyZone : undefined;
+  const other = (stack: string, role: Role, key: string): void => {
+    const theirRole = ctx.knownStacks?.get(stack);
+    if (ctx.knownStacks?.has(stack) === true && theirRole !== role) {
+      out.push({ key, message: `stack '${stack}' is not ${role === "edge" ? "an edge" : "a spoke"} (its observability:role is ${JSON.stringify(theirRole)})` });
+      return;
+    }
+    const theirZone = ctx.knownZones?.get(stack);
+    if (zone !== undefined && theirZone !== undefined && theirZone !== zone)
+      out.push({
+        key,
+        message: `${role === "edge" ? "edge" : "spoke"} '${stack}' is of sovereignty zone '${theirZone}', this stack of '${zone}': raw samples never leave their zone, so an edge attaches only to a spoke of its own zone; attach ${role === "edge" ? `'${stack}' to a spoke of zone '${theirZone}'` : `this edge to a spoke of zone '${zone}'`}`,
+      });
+  };
+  if (values.role === "edge" && values.spoke !== null && typeof values.spoke === "object") {
+    const spoke = (values.spoke as { stack?: unknown }).stack;
+    if (typeof spoke === "string") other(spoke, "spoke", `${NS}:spoke.stack`);
+  }
+  if (values.role === "spoke" && values.receive !== null && typeof values.receive === "object") {
+    const edges = (values.receive as { edges?: unknown }).edges;
+    if (Array.isArray(edges)) edges.forEach((e, i) => typeof e === "string" && other(e, "edge", `${NS}:receive.edges[${i}]`));
+  }
   return out;
 }
 

@@ -146,3 +146,17 @@ export function knownStacks(projectDir: string): Map<string, string | undefined>
   }
   return out;
 }
+
+/** Every stack of the project with its declared `observability:sovereigntyZone`. */
+export function knownZones(projectDir: string): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>();
+  for (const s of listStacks(projectDir)) {
+    try {
+      const zone = readStackFile(projectDir, s).values.sovereigntyZone;
+      out.set(s, typeof zone === "string" ? zone : undefined);
+    } catch {
+      out.set(s, undefined);
+    }
+  }
+  return out;
+}

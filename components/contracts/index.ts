@@ -22,7 +22,8 @@ export const CONTRACT_VERSION = 2;
  */
 export const READABLE_CONTRACT_VERSIONS: readonly number[] = [1, CONTRACT_VERSION];
 
-const pem = z.string().refine(
+/** One or more PEM CA certificates. */
+export const pem = z.string().refine(
   (v) => {
     const blocks = v.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
     if (blocks === null) return false;
@@ -34,12 +35,17 @@ const pem = z.string().refine(
   },
   { error: "expected one or more PEM CA certificates" },
 );
-const ipv4 = z.string().refine((v) => isIPv4(v), { error: "expected an IPv4 address" });
-const hostPort = z.string().regex(/^[a-z0-9.-]+:[0-9]{1,5}$/, { error: "expected host:port" });
-const httpsUrl = z.string().refine((v) => URL.canParse(v) && new URL(v).protocol === "https:", { error: "expected an https:// URL" });
-const nonEmpty = z.string().min(1);
+/** An IPv4 address. */
+export const ipv4 = z.string().refine((v) => isIPv4(v), { error: "expected an IPv4 address" });
+/** `host:port`. */
+export const hostPort = z.string().regex(/^[a-z0-9.-]+:[0-9]{1,5}$/, { error: "expected host:port" });
+/** An https:// URL. */
+export const httpsUrl = z.string().refine((v) => URL.canParse(v) && new URL(v).protocol === "https:", { error: "expected an https:// URL" });
+/** A non-empty string. */
+export const nonEmpty = z.string().min(1);
 const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, { error: "expected a GUID" });
-const contractVersion = z.union([z.literal(1), z.literal(CONTRACT_VERSION)]);
+/** The contract versions a reader accepts, as a schema. */
+export const contractVersion = z.union([z.literal(1), z.literal(CONTRACT_VERSION)]);
 
 /**
  * How the hub authenticates as a spoke's federated reader, per spoke cloud: what its store
@@ -88,6 +94,39 @@ export const readerSchema = z.discriminatedUnion("auth", [
 ]);
 export type SpokeReader = z.output<typeof readerSchema>;
 
+/** A PEM leaf (not CA) certificate. */
+const leafPem = z.string().refine(
+  (v) => {
+    try {
+      return !new X509Certificate(v).ca;
+    } catch {
+      return false;
+    }
+  },
+  { error: "expected a PEM leaf certificate" },
+);
+
+/**
+ * A spoke's zone receiver (optional in contract v2: older readers ignore it). The edges of the
+ * spoke's sovereignty zone remote-write to `url` over mTLS, checking the server against `caPem`
+ * and `serverName`; the receiver accepts exactly the edges in `edges` (one tenant each, the
+ * tenant taken from the client certificate's common name). The spoke signs each edge's
+ * certificate request itself (`certificates`, public), so only the spoke decides which tenant a
+ * certificate names. Logs go to the spoke's Loki gateway (`loki` of the spoke contract) with
+ * each edge's own basic-auth user and the same certificate.
+ */
+export const receiverSchema = z.object({
+  /** `https://<name>:<port>/api/v1/receive`, Thanos Receive's remote-write handler. */
+  url: httpsUrl,
+  serverName: nonEmpty,
+  caPem: pem,
+  /** The edge stacks (tenants) this receiver accepts. */
+  edges: z.array(nonEmpty),
+  /** Each accepted edge's client certificate, signed by the spoke's edge CA from the edge's request. */
+  certificates: z.record(nonEmpty, leafPem),
+});
+export type ReceiverExports = z.output<typeof receiverSchema>;
+
 /** Schema of a spoke's stack outputs. */
 export const spokeExportsSchema = z.object({
   contractVersion,
@@ -116,6 +155,8 @@ export const spokeExportsSchema = z.object({
   objstoreReadonly: nonEmpty.optional(),
   /** v2, `hub-store` spokes: how the hub reads the bucket (see {@link readerSchema}). */
   reader: readerSchema.optional(),
+  /** The zone receiver, when the spoke runs one (`receive.enabled`): where its edges write (see {@link receiverSchema}). */
+  receiver: receiverSchema.optional(),
   /** Requested CPU/memory of the spoke's workloads; informational (fleet reports), never wired. */
   footprint: z
     .object({ cluster: z.object({ cpuMillicores: z.number(), memoryMiB: z.number() }), perNode: z.object({ cpuMillicores: z.number(), memoryMiB: z.number() }) })
@@ -137,7 +178,7 @@ export const spokeExportsSchema = z.object({
 });
 
 /** Every output name of the spoke contract. */
-const SPOKE_KEYS = ["contractVersion", "role", "name", "cloud", "region", "sovereigntyZone", "environment", "queryPath", "labels", "egressIps", "exposed", "thanos", "loki", "buckets", "lokiPassword", "objstoreReadonly", "reader", "footprint"] as const;
+export const SPOKE_KEYS = ["contractVersion", "role", "name", "cloud", "region", "sovereigntyZone", "environment", "queryPath", "labels", "egressIps", "exposed", "thanos", "loki", "buckets", "lokiPassword", "objstoreReadonly", "reader", "receiver", "footprint"] as const;
 
 /**
  * The S3 gateway endpoint an AWS hub's VPC reaches S3 through. Spokes in the hub's region admit
@@ -232,7 +273,7 @@ export class ContractError extends Error {
  * The version check comes first and says which side to update: a stack older than this project
  * reads is redeployed; a stack newer than it means this checkout is behind.
  */
-function checkVersion(stack: string, values: Record<string, unknown>, reader: string): void {
+export function checkVersion(stack: string, values: Record<string, unknown>, reader: string): void {
   const v = values.contractVersion;
   if (v === undefined || READABLE_CONTRACT_VERSIONS.includes(v as number)) return;
   const readable = READABLE_CONTRACT_VERSIONS.join(" or ");
@@ -242,7 +283,8 @@ function checkVersion(stack: string, values: Record<string, unknown>, reader: st
   throw new ContractError(stack, [`output 'contractVersion' is ${JSON.stringify(v)}, expected ${readable}`], `Fix: run 'pulumi up -s ${stack}' with this version of the project (npm run fleet -- up orders it).`);
 }
 
-function check<T>(schema: z.ZodType<T>, stack: string, values: Record<string, unknown>, fix: string): T {
+/** Validates another stack's outputs against `schema`; throws {@link ContractError} naming each output and `fix`. */
+export function check<T>(schema: z.ZodType<T>, stack: string, values: Record<string, unknown>, fix: string): T {
   const r = schema.safeParse(values);
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => {
@@ -276,7 +318,8 @@ export function qualifiedStack(stack: string): string {
 }
 
 /** Reads every top-level output of a stack reference, revealing secrets, and remembers which were secret. */
-async function readOutputs(ref: pulumi.StackReference, keys: readonly string[]): Promise<{ values: Record<string, unknown>; secret: Set<string> }> {
+/** Reads `keys` of a StackReference, revealing secrets and saying which ones were secret. */
+export async function readOutputs(ref: pulumi.StackReference, keys: readonly string[]): Promise<{ values: Record<string, unknown>; secret: Set<string> }> {
   const values: Record<string, unknown> = {};
   const secret = new Set<string>();
   for (const key of keys) {

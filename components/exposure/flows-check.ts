@@ -83,7 +83,7 @@ export interface UnrestrictedPods {
 
 /** The declared flows of one stack. */
 export interface FlowTable {
-  role: "spoke" | "hub";
+  role: "spoke" | "hub" | "edge";
   namespace: string;
   flows: readonly Flow[];
   unrestricted: readonly UnrestrictedPods[];

@@ -41,6 +41,17 @@ export const POD_SELECTORS = {
   thanosQuery: { ...THANOS_QUERY.selector },
   thanosRule: { "app.kubernetes.io/name": "thanos-rule", "app.kubernetes.io/instance": "hub" },
   lokiGateway: { ...LOKI_GATEWAY.selector },
+  /** The zone receiver's routers (components/workloads/receive.ts), which the edges dial. */
+  receiveRouter: { "app.kubernetes.io/name": "thanos-receive-router", "app.kubernetes.io/instance": "spoke" },
+  /** The zone receiver's ingesters: they hold the edges' recent samples and upload blocks. */
+  receiveIngester: { "app.kubernetes.io/name": "thanos-receive", "app.kubernetes.io/instance": "spoke" },
+  /**
+   * Pods of the edge's PrometheusAgent CR (prometheus-operator pkg/prometheus/agent: the agent's
+   * pods are `app.kubernetes.io/name: prometheus-agent`, the chart's Service selects them so).
+   */
+  prometheusAgent: { "app.kubernetes.io/name": "prometheus-agent" },
+  /** The edge's heartbeat CronJob pods (components/workloads/edge.ts). */
+  heartbeat: { "app.kubernetes.io/name": "edge-heartbeat" },
   /** A Loki component of the loki chart 18.11.0 (`app.kubernetes.io/component` of its pod templates). */
   loki: (component: "single-binary" | "write" | "read" | "backend"): Record<string, string> => ({ "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": RELEASES.loki, "app.kubernetes.io/component": component }),
 } as const;
@@ -65,6 +76,10 @@ export const FLOW_PORTS = {
   alertmanagerMesh: 9094,
   alertmanagerSpokes: HUB_ALERTMANAGER.targetPort,
   grafana: 3000,
+  /** Thanos Receive `--remote-write.address` (default 0.0.0.0:19291, `thanos receive --help` v0.42.4). */
+  receiveRemoteWrite: 19291,
+  /** Prometheus web (agent mode too): `/metrics`, `/-/ready`. */
+  prometheusWeb: 9090,
 } as const;
 
 export interface SpokeFlowParams {
@@ -75,6 +90,16 @@ export interface SpokeFlowParams {
   hubEgressIps?: readonly string[];
   /** The cluster's own ranges: where AWS NLB IP-target health checks come from. */
   clusterCidrs: readonly string[];
+  /**
+   * The zone receiver, when the spoke runs one: the egress addresses of the edges it accepts
+   * (empty while no edge is readable: the receiver then admits no one from outside).
+   */
+  receiver?: { edgeEgressIps: readonly string[] };
+}
+
+/** The flows of an edge: it exposes nothing; inside, only the heartbeat reads the agent. */
+export interface EdgeFlowParams {
+  namespace: string;
 }
 
 export interface HubFlowParams {
@@ -136,6 +161,29 @@ export function spokeFlowTable(p: SpokeFlowParams): PolicedFlowTable {
     flow("prometheus-scrapes-alloy", "Prometheus scrapes Alloy (alloy chart ServiceMonitor)", prometheus, { name: "alloy", selector: POD_SELECTORS.alloy, what: "Alloy" }, FLOW_PORTS.alloyHttp),
     flow("query-to-sidecars", "the local query dials the Thanos sidecars (gRPC, mTLS)", pods(POD_SELECTORS.thanosQuery, "Thanos Query (spoke)"), { name: "prometheus", selector: POD_SELECTORS.prometheus, what: "Prometheus + Thanos sidecar" }, FLOW_PORTS.thanosGrpc),
   );
+  const receiverTargets: FlowTarget[] = [];
+  if (p.receiver !== undefined) {
+    const router: FlowTarget = { name: "thanos-receive-router", selector: POD_SELECTORS.receiveRouter, what: "Thanos Receive router (zone receiver)" };
+    const ingester: FlowTarget = { name: "thanos-receive", selector: POD_SELECTORS.receiveIngester, what: "Thanos Receive ingester" };
+    receiverTargets.push(router, ingester);
+    const cluster: FlowSource = { kind: "cidrs", cidrs: cidrs(p.clusterCidrs), what: "cluster CIDRs (load-balancer health checks)" };
+    if (p.receiver.edgeEgressIps.length > 0) {
+      const edges: FlowSource = { kind: "cidrs", cidrs: cidrs(p.receiver.edgeEgressIps), what: "edge egress IPs" };
+      flows.push(
+        flow("edges-remote-write", "the zone's edges remote-write to the receiver (HTTPS, mTLS, tenant from the client certificate)", edges, router, FLOW_PORTS.receiveRemoteWrite),
+        // The receiver's LoadBalancer exists only while an edge is accepted (stacks/spoke.ts).
+        flow("lb-health-receive", "load-balancer health checks of the receiver endpoint", cluster, router, FLOW_PORTS.receiveRemoteWrite),
+        flow("edges-push-logs", "the zone's edges push logs through the gateway (HTTPS, basic auth + mTLS)", edges, gateway, FLOW_PORTS.lokiGatewayTls),
+      );
+      if (p.hubEgressIps === undefined) flows.push(flow("lb-health-loki-gateway", "load-balancer health checks of the Loki endpoint", cluster, gateway, FLOW_PORTS.lokiGatewayTls));
+    }
+    flows.push(
+      flow("router-to-ingesters", "the routers forward each tenant's series to the ingesters of its hashring (gRPC, mTLS)", pods(POD_SELECTORS.receiveRouter, "Thanos Receive router"), ingester, FLOW_PORTS.thanosGrpc),
+      flow("query-to-ingesters", "the local query reads the edges' recent samples from the ingesters (gRPC, mTLS)", pods(POD_SELECTORS.thanosQuery, "Thanos Query (spoke)"), ingester, FLOW_PORTS.thanosGrpc),
+      flow("prometheus-scrapes-receive-router", "Prometheus scrapes the routers (per-tenant write metrics: the edge-silent alert)", prometheus, router, FLOW_PORTS.thanosHttp),
+      flow("prometheus-scrapes-receive", "Prometheus scrapes the ingesters", prometheus, ingester, FLOW_PORTS.thanosHttp),
+    );
+  }
   if (p.spokeQuery) {
     const store: FlowTarget = { name: "thanos-store", selector: { "app.kubernetes.io/name": "thanos-store", "app.kubernetes.io/instance": "spoke" }, what: "Thanos store gateway (spoke)" };
     flows.push(
@@ -146,7 +194,7 @@ export function spokeFlowTable(p: SpokeFlowParams): PolicedFlowTable {
   return {
     role: "spoke",
     namespace: p.namespace,
-    targets: [query, gateway, ...loki],
+    targets: [query, gateway, ...loki, ...receiverTargets],
     flows,
     unrestricted: [
       { selector: { "app.kubernetes.io/name": "prometheus" }, what: "Prometheus + Thanos sidecar", reason: "in-cluster only; the sidecar's gRPC requires a client certificate" },
@@ -154,6 +202,31 @@ export function spokeFlowTable(p: SpokeFlowParams): PolicedFlowTable {
       { selector: { "app.kubernetes.io/name": "thanos-compact" }, what: "Thanos compactor", reason: "serves only metrics, in-cluster" },
       { selector: { "app.kubernetes.io/name": "thanos-store", "app.kubernetes.io/instance": "spoke" }, what: "Thanos store gateway (spoke)", reason: "in-cluster only; gRPC requires a client certificate" },
       { selector: POD_SELECTORS.alloy, what: "Alloy", reason: "serves only metrics, in-cluster" },
+      { selector: { "app.kubernetes.io/instance": RELEASES.prometheus, "app.kubernetes.io/part-of": "kube-prometheus-stack" }, what: "Prometheus Operator and its admission jobs", reason: "the API server calls the operator's admission webhook from control-plane addresses the cluster does not declare" },
+      { selector: { "app.kubernetes.io/name": "kube-state-metrics" }, what: "kube-state-metrics", reason: "serves only metrics, in-cluster" },
+      { selector: { "app.kubernetes.io/name": "prometheus-node-exporter" }, what: "node exporter", reason: "host network: NetworkPolicies do not apply to it" },
+    ],
+  };
+}
+
+/**
+ * Every flow an edge needs: nothing from outside the cluster (an edge exposes nothing); the
+ * agent is read only by the heartbeat (its /metrics) and Prometheus' own scrapes are in-pod.
+ */
+export function edgeFlowTable(p: EdgeFlowParams): PolicedFlowTable {
+  const agent: FlowTarget = { name: "prometheus-agent", selector: POD_SELECTORS.prometheusAgent, what: "Prometheus agent" };
+  const alloy: FlowTarget = { name: "alloy", selector: POD_SELECTORS.alloy, what: "Alloy" };
+  return {
+    role: "edge",
+    namespace: p.namespace,
+    targets: [agent, alloy],
+    flows: [
+      flow("heartbeat-reads-agent", "the heartbeat reads the agent's own metrics before it pings the dead man's switch", pods(POD_SELECTORS.heartbeat, "heartbeat"), agent, FLOW_PORTS.prometheusWeb),
+      flow("agent-scrapes-alloy", "the agent scrapes Alloy (alloy chart ServiceMonitor)", pods(POD_SELECTORS.prometheusAgent, "Prometheus agent"), alloy, FLOW_PORTS.alloyHttp),
+      // The agent scrapes itself through its Service (the chart's self-monitor), from its own pod.
+      flow("agent-scrapes-itself", "the agent scrapes its own metrics (kube-prometheus-stack self-monitor)", pods(POD_SELECTORS.prometheusAgent, "Prometheus agent"), agent, FLOW_PORTS.prometheusWeb),
+    ],
+    unrestricted: [
       { selector: { "app.kubernetes.io/instance": RELEASES.prometheus, "app.kubernetes.io/part-of": "kube-prometheus-stack" }, what: "Prometheus Operator and its admission jobs", reason: "the API server calls the operator's admission webhook from control-plane addresses the cluster does not declare" },
       { selector: { "app.kubernetes.io/name": "kube-state-metrics" }, what: "kube-state-metrics", reason: "serves only metrics, in-cluster" },
       { selector: { "app.kubernetes.io/name": "prometheus-node-exporter" }, what: "node exporter", reason: "host network: NetworkPolicies do not apply to it" },
@@ -235,8 +308,17 @@ export function renderFlowPolicies(table: PolicedFlowTable, labels: Record<strin
 }
 
 export type FlowPoliciesArgs = { labels: Record<string, string> } & (
-  | { role: "spoke"; params: Omit<SpokeFlowParams, "hubEgressIps"> & { hubEgressIps?: pulumi.Input<string[]> } }
+  | {
+      role: "spoke";
+      params: Omit<SpokeFlowParams, "hubEgressIps" | "receiver"> & {
+        hubEgressIps?: pulumi.Input<string[]>;
+        /** Whether the spoke runs the zone receiver, and the egress addresses of the edges it accepts. */
+        receiverEnabled?: boolean;
+        receiverEdgeEgressIps?: pulumi.Input<string[]>;
+      };
+    }
   | { role: "hub"; params: Omit<HubFlowParams, "spokeEgressIps"> & { spokeEgressIps: pulumi.Input<string[]> } }
+  | { role: "edge"; params: EdgeFlowParams }
 );
 
 /**
@@ -250,12 +332,21 @@ export class FlowPolicies extends pulumi.ComponentResource {
   constructor(name: string, args: FlowPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
     const table: pulumi.Output<PolicedFlowTable> =
       args.role === "spoke"
-        ? pulumi.output(args.params.hubEgressIps).apply((ips) => spokeFlowTable({ ...args.params, hubEgressIps: ips }))
-        : pulumi.output(args.params.spokeEgressIps).apply((ips) => hubFlowTable({ ...args.params, spokeEgressIps: ips }));
+        ? pulumi.all([args.params.hubEgressIps, args.params.receiverEdgeEgressIps]).apply(([ips, edgeIps]) =>
+            spokeFlowTable({ ...args.params, hubEgressIps: ips, receiver: args.params.receiverEnabled ? { edgeEgressIps: edgeIps ?? [] } : undefined }),
+          )
+        : args.role === "hub"
+          ? pulumi.output(args.params.spokeEgressIps).apply((ips) => hubFlowTable({ ...args.params, spokeEgressIps: ips }))
+          : pulumi.output(edgeFlowTable(args.params));
     super("sovereign:exposure:FlowPolicies", name, { table }, opts);
     this.table = table;
     // Which pods are isolated depends on the role and Loki mode only, never on peer addresses.
-    const targets = args.role === "spoke" ? spokeFlowTable({ ...args.params, hubEgressIps: undefined }).targets : hubFlowTable({ ...args.params, spokeEgressIps: [] }).targets;
+    const targets =
+      args.role === "spoke"
+        ? spokeFlowTable({ ...args.params, hubEgressIps: undefined, receiver: args.params.receiverEnabled ? { edgeEgressIps: [] } : undefined }).targets
+        : args.role === "hub"
+          ? hubFlowTable({ ...args.params, spokeEgressIps: [] }).targets
+          : edgeFlowTable(args.params).targets;
     for (const t of targets) {
       const policy = table.apply((tb) => {
         const found = renderFlowPolicies(tb, args.labels).find((p) => p.metadata.name === `${t.name}-ingress`);

@@ -5,6 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { createHash } from "node:crypto";
 
 /** Key usages of a CA certificate (snake_case as the tls provider spells them). */
 export const CA_USES = ["cert_signing", "crl_signing", "digital_signature"] as const;
@@ -104,6 +105,40 @@ export class Certificate extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * A key and a certificate request of this stack, for another stack's CA to sign: the key never
+ * leaves this stack; the request (public) is published in its contract. An edge asks its zone
+ * spoke this way, so the spoke, not the edge, decides which name (tenant) a certificate carries.
+ */
+export class CertificateRequest extends pulumi.ComponentResource {
+  /** The request (PEM, public). */
+  public readonly certRequestPem: pulumi.Output<string>;
+  /** The private key (PEM, secret). */
+  public readonly privateKeyPem: pulumi.Output<string>;
+  /** The public key (PEM), to tell a certificate signed for this key from one signed for an older key. */
+  public readonly publicKeyPem: pulumi.Output<string>;
+
+  constructor(name: string, args: { commonName: pulumi.Input<string> }, opts?: pulumi.ComponentResourceOptions) {
+    super("sovereign:pki:CertificateRequest", name, {}, opts);
+    const key = new tls.PrivateKey(`${name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+    const csr = new tls.CertRequest(`${name}-csr`, { privateKeyPem: key.privateKeyPem, subject: { commonName: args.commonName, organization: "sovereign-observability" } }, { parent: this });
+    this.certRequestPem = csr.certRequestPem;
+    this.privateKeyPem = pulumi.secret(key.privateKeyPem);
+    this.publicKeyPem = key.publicKeyPem;
+    this.registerOutputs({ certRequestPem: this.certRequestPem });
+  }
+}
+
+/**
+ * A short digest of the public parts of a TLS Secret (certificate and trust bundle), for a pod
+ * annotation that rolls the pods when either changes: servers that read them only at start
+ * (nginx, Thanos) pick up a renewal or a new trusted CA. The key is left out: it changes with
+ * the certificate.
+ */
+export function tlsDigest(parts: readonly pulumi.Input<string>[]): pulumi.Output<string> {
+  return pulumi.all([...parts]).apply((ps: string[]) => createHash("sha256").update(ps.join("\n")).digest("hex").slice(0, 16));
+}
+
 /** A PEM bundle of CA certificates, in a stable order, without duplicates. */
 export function caBundle(pems: readonly string[]): string {
   const blocks = pems.flatMap((p) => p.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []);
@@ -150,6 +185,22 @@ export class StackPki extends pulumi.ComponentResource {
     this.registerOutputs({ trustBundle: this.trustBundle });
   }
 
+  /**
+   * Signs another stack's certificate request (already checked by the caller: its subject is
+   * the one this stack accepts) with the current CA, for `usage` only; renewed early like every leaf.
+   */
+  sign(name: string, certRequestPem: pulumi.Input<string>, usage: LeafUsage): pulumi.Output<string> {
+    const cert = new tls.LocallySignedCert(name, {
+      certRequestPem,
+      caPrivateKeyPem: this.ca.privateKeyPem,
+      caCertPem: this.ca.certPem,
+      validityPeriodHours: this.leaf.validityHours,
+      earlyRenewalHours: this.leaf.earlyRenewalHours,
+      allowedUses: [...LEAF_USES[usage]],
+    }, { parent: this });
+    return cert.certPem;
+  }
+
   /** A leaf certificate issued by this stack's current CA, with the stack's leaf validity. */
   issue(name: string, args: Omit<CertificateArgs, "ca" | "validityHours" | "earlyRenewalHours">): Certificate {
     return new Certificate(name, { validityHours: this.leaf.validityHours, earlyRenewalHours: this.leaf.earlyRenewalHours, ...args, ca: this.ca }, { parent: this });
@@ -158,7 +209,8 @@ export class StackPki extends pulumi.ComponentResource {
 
 export interface TlsSecretArgs {
   namespace: pulumi.Input<string>;
-  certificate: Certificate;
+  /** A leaf and its key: a {@link Certificate}, or a certificate another stack signed for a {@link CertificateRequest}'s key. */
+  certificate: { certPem: pulumi.Input<string>; privateKeyPem: pulumi.Input<string> };
   /** CA bundle the workload verifies its peers against (`ca.crt`). */
   trustedCaPem: pulumi.Input<string>;
   labels?: Record<string, string>;

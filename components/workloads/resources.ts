@@ -29,6 +29,9 @@ export const CONTAINERS = [
   "thanos-compact",
   "thanos-query-frontend",
   "thanos-rule",
+  /** The zone receiver's routers (stateless: decode, route, forward) and ingesters (a TSDB head per edge). */
+  "thanos-receive-router",
+  "thanos-receive",
   "loki-single-binary",
   "loki-read",
   "loki-write",
@@ -37,6 +40,15 @@ export const CONTAINERS = [
   "alloy",
   "grafana",
   "tls-proxy",
+  // An edge's containers: sized apart so an edge agent stays within its 512 MiB of requests
+  // (components/workloads/values/edge.ts, edgeFootprint).
+  "edge-prometheus-agent",
+  "edge-config-reloader",
+  "edge-operator",
+  "edge-kube-state-metrics",
+  "edge-node-exporter",
+  "edge-alloy",
+  "edge-heartbeat",
 ] as const;
 
 /** A container role of {@link CONTAINERS}. */
@@ -69,6 +81,9 @@ const TABLE: Record<ContainerName, Record<Profile, Sizing>> = {
   "thanos-query": { small: s(100, 256, 1000, 1024), medium: s(250, 512, 2000, 2048), large: s(500, 1024, 4000, 4096) },
   "thanos-store": { small: s(100, 512, 1000, 1024), medium: s(250, 1024, 2000, 2048), large: s(500, 2048, 4000, 4096) },
   "thanos-compact": { small: s(100, 512, 1000, 2048), medium: s(250, 1024, 2000, 4096), large: s(500, 2048, 4000, 8192) },
+  "thanos-receive-router": { small: s(100, 128, 1000, 512), medium: s(200, 256, 2000, 1024), large: s(400, 512, 4000, 2048) },
+  // An edge agent sends a few thousand series; the head holds ~2h of them per tenant (and the WAL replay on restart).
+  "thanos-receive": { small: s(100, 512, 1000, 1024), medium: s(250, 1024, 2000, 2048), large: s(500, 2048, 4000, 4096) },
   "thanos-query-frontend": { small: s(50, 256, 500, 512), medium: s(100, 512, 1000, 1024), large: s(250, 1024, 2000, 2048) },
   "thanos-rule": { small: s(50, 256, 500, 512), medium: s(100, 512, 1000, 1024), large: s(250, 1024, 2000, 2048) },
   "loki-single-binary": { small: s(200, 512, 1000, 1536), medium: s(500, 1024, 2000, 3072), large: s(1000, 2048, 4000, 6144) },
@@ -79,6 +94,18 @@ const TABLE: Record<ContainerName, Record<Profile, Sizing>> = {
   alloy: { small: s(50, 128, 500, 256), medium: s(100, 256, 1000, 512), large: s(200, 512, 2000, 1024) },
   grafana: { small: s(100, 256, 500, 512), medium: s(200, 512, 1000, 1024), large: s(500, 1024, 2000, 2048) },
   "tls-proxy": { small: s(10, 32, 200, 64), medium: s(20, 32, 200, 64), large: s(50, 64, 500, 128) },
+  // Edge: the agent keeps only a WAL and its remote-write queues (no head chunks, no queries, no
+  // rules), so its request is a fraction of a server's; its limit leaves room for WAL replay.
+  "edge-prometheus-agent": { small: s(100, 160, 500, 512), medium: s(200, 192, 1000, 768), large: s(300, 240, 2000, 1024) },
+  // One row for the operator's init-config-reloader and config-reloader (the operator applies one
+  // --config-reloader-* setting to both) and Alloy's config reloader.
+  "edge-config-reloader": { small: s(5, 16, 50, 64), medium: s(5, 16, 50, 64), large: s(5, 16, 50, 64) },
+  "edge-operator": { small: s(20, 48, 200, 128), medium: s(20, 48, 200, 128), large: s(50, 48, 500, 192) },
+  "edge-kube-state-metrics": { small: s(10, 32, 100, 96), medium: s(20, 40, 200, 128), large: s(50, 48, 500, 192) },
+  "edge-node-exporter": { small: s(10, 16, 100, 64), medium: s(10, 16, 100, 64), large: s(20, 24, 200, 96) },
+  "edge-alloy": { small: s(30, 64, 300, 192), medium: s(50, 80, 500, 256), large: s(100, 88, 1000, 384) },
+  // The heartbeat's sh + curl, for a few seconds per run.
+  "edge-heartbeat": { small: s(5, 16, 100, 32), medium: s(5, 16, 100, 32), large: s(5, 16, 100, 32) },
 };
 
 /** Requests and limits of one container under a profile. */
@@ -134,7 +161,7 @@ export interface SpokeFootprintParams {
   profile: Profile;
   lokiMode: LokiMode;
   /** Thanos replicas run as typed resources on the spoke (compactor always; store and query with `spoke-query`). */
-  thanos: Partial<Record<"thanos-query" | "thanos-store" | "thanos-compact", number>>;
+  thanos: Partial<Record<"thanos-query" | "thanos-store" | "thanos-compact" | "thanos-receive" | "thanos-receive-router", number>>;
 }
 
 /** Requests of a spoke: cluster-wide workloads, and the per-node agents that multiply with the node count. */

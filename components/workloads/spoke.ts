@@ -15,6 +15,8 @@ import { compactArgs, PATHS, queryArgs, renderEndpointConfig, storeArgs, type En
 import { containerResources, totalRequests, type SpokeFootprint } from "./resources";
 import { chartRelease } from "./release";
 import { ThanosWorkload, type ThanosVolume } from "./thanos";
+import { ingesterServiceName, ZoneReceiver } from "./receive";
+import { edgeRuleGroups } from "../alerting/edges";
 import { alloyValues, ALERTMANAGER_CONFIG_KEY, kubePrometheusStackValues, kubeProxyScraped, PROMETHEUS_MONITOR_LABELS, LOKI_HTPASSWD_KEY, LOKI_S3_KEY_ENV, lokiPushUrl, lokiStorageSchema, lokiValues } from "./values";
 
 
@@ -49,11 +51,13 @@ export function internalThanosNames(namespace: string): { sidecars: string; stor
  * The local query's endpoints: the sidecars and (with `spoke-query`) the store gateway, found
  * through the SRV records of their headless Services (every ready pod, not one ClusterIP).
  */
-export function spokeQueryEndpoints(namespace: string, withStore: boolean): EndpointEntry[] {
+export function spokeQueryEndpoints(namespace: string, withStore: boolean, withReceiver = false): EndpointEntry[] {
   const names = internalThanosNames(namespace);
   return [
     { address: `dnssrv+_grpc._tcp.${names.sidecars}.cluster.local` },
     ...(withStore ? [{ address: `dnssrv+_grpc._tcp.${names.store}.cluster.local` }] : []),
+    // The receiver's ingesters: the edges' recent samples (their blocks are in the bucket, read like the sidecars').
+    ...(withReceiver ? [{ address: `dnssrv+_grpc._tcp.${ingesterServiceName(namespace)}.cluster.local` }] : []),
   ];
 }
 
@@ -85,8 +89,15 @@ export interface SpokeWorkloadsArgs {
   /** Services without workload identity: Loki's own key, given to Loki as its environment. */
   lokiCredentials?: pulumi.Input<{ accessKey: string; secretKey: string }>;
   identities: pulumi.Input<IdentityBindings>;
-  /** `user:bcrypt` line for the gateway (the hub's Loki datasource user). */
+  /** `user:bcrypt` lines for the gateway (the hub's Loki datasource user, each accepted edge). */
   htpasswd: pulumi.Input<string>;
+  /**
+   * The zone receiver (`receive.enabled`), the edges it accepts, and a digest of its
+   * remote-write TLS Secret (Thanos reads the client CA once, at start).
+   */
+  receiver?: { edges: readonly string[]; tlsChecksum: pulumi.Input<string> };
+  /** A digest of the gateway's TLS Secret (nginx reads it only at start or reload). */
+  gatewayTlsChecksum: pulumi.Input<string>;
 }
 
 function hash(s: string): string {
@@ -156,7 +167,7 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
     );
     const kps = chartRelease(`${name}-kube-prometheus-stack`, { release: RELEASES.prometheus, chart: "kube-prometheus-stack", version: config.versions.kubePrometheusStack, namespace: ns, values: kpsValues, timeout: 900 }, { ...child, dependsOn: [...objstoreSecrets, amConfig] });
 
-    const lokiVals = pulumi.all([identity("loki"), args.lokiStorage]).apply(([id, storage]) =>
+    const lokiVals = pulumi.all([identity("loki"), args.lokiStorage, args.gatewayTlsChecksum]).apply(([id, storage, tlsChecksum]) =>
       lokiValues({
         profile: config.profile,
         mode: config.loki.mode,
@@ -164,7 +175,7 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
         storage: lokiStorageSchema.parse((storage as { storage?: unknown }).storage ?? storage),
         retention: { logs: config.retention.logs },
         identity: { serviceAccountName: SERVICE_ACCOUNTS.loki, ...id },
-        gateway: { htpasswdSecret: SPOKE_SECRETS.lokiHtpasswd, tlsSecret: SPOKE_SECRETS.lokiGatewayTls },
+        gateway: { htpasswdSecret: SPOKE_SECRETS.lokiHtpasswd, tlsSecret: SPOKE_SECRETS.lokiGatewayTls, tlsChecksum },
         ...(lokiCredentials !== undefined ? { credentialsSecret: SPOKE_SECRETS.lokiS3Credentials } : {}),
       }),
     );
@@ -235,7 +246,20 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
       }, { ...child, dependsOn: objstoreSecrets });
     }
 
-    const endpoints = renderEndpointConfig(spokeQueryEndpoints(ns, spokeQuery), { defaultTls: spokeInternalTls(ns) });
+    const receiver = args.receiver !== undefined
+      ? new ZoneReceiver(`${name}-receiver`, {
+          config,
+          edges: args.receiver.edges,
+          objstoreSecretName: objstoreSecretName("sidecar"),
+          writerPodLabels: identity("sidecar").apply((i) => i.podLabels),
+          internalServerTlsSecret: SPOKE_SECRETS.internalServerTls,
+          internalClientTlsSecret: SPOKE_SECRETS.internalClientTls,
+          remoteWriteTlsChecksum: args.receiver.tlsChecksum,
+          monitoring,
+          // The ingesters run as the Prometheus ServiceAccount, which the kube-prometheus-stack release creates.
+        }, { ...child, dependsOn: [...objstoreSecrets, kps] })
+      : undefined;
+    const endpoints = renderEndpointConfig(spokeQueryEndpoints(ns, spokeQuery, receiver !== undefined && receiver.ingesters > 0), { defaultTls: spokeInternalTls(ns) });
     const qArgs = queryArgs({ grpcTls: true, endpoints: { file: PATHS.endpoints }, queryTimeout: "2m", storeResponseTimeout: "30s", partialResponse: true });
     new ThanosWorkload(`${name}-thanos-query`, {
       params: {
@@ -263,8 +287,9 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
     }, child);
 
     // A rule over series nothing scrapes can never fire: refuse it before it is deployed.
-    const ruleGroups = spokeRuleGroups({ stack: config.stack });
-    const dead = deadRuleSelectors(ruleGroups, spokeScrapes({ namespace: ns, lokiMode: config.loki.mode, spokeQuery, kubeProxy: kubeProxyScraped(config) }));
+    // The zone receiver's edges: one alert per edge that stops writing (components/alerting/edges.ts).
+    const ruleGroups = [...spokeRuleGroups({ stack: config.stack }), ...edgeRuleGroups({ stack: config.stack, edges: args.receiver?.edges ?? [] })];
+    const dead = deadRuleSelectors(ruleGroups, spokeScrapes({ namespace: ns, lokiMode: config.loki.mode, spokeQuery, kubeProxy: kubeProxyScraped(config), receiver: (receiver?.ingesters ?? 0) > 0 }));
     if (dead.length > 0) throw new Error(`stack ${config.stack}: rules that can never fire:\n  ${dead.join("\n  ")}`);
     new k8s.apiextensions.CustomResource(`${name}-pipeline-alive-rules`, {
       ...prometheusRule({ name: "pipeline-alive", namespace: ns, labels: { ...k8sLabels(config, "rules"), ...PROMETHEUS_MONITOR_LABELS }, groups: ruleGroups }),
@@ -273,7 +298,12 @@ export class SpokeWorkloads extends pulumi.ComponentResource {
     this.footprint = totalRequests({
       profile: config.profile,
       lokiMode: config.loki.mode,
-      thanos: { "thanos-compact": 1, "thanos-query": 2, ...(spokeQuery ? { "thanos-store": storeReplicas } : {}) },
+      thanos: {
+        "thanos-compact": 1,
+        "thanos-query": 2,
+        ...(spokeQuery ? { "thanos-store": storeReplicas } : {}),
+        ...(receiver !== undefined && receiver.ingesters > 0 ? { "thanos-receive": receiver.ingesters, "thanos-receive-router": receiver.routers } : {}),
+      },
     });
     this.registerOutputs({ footprint: this.footprint });
   }

@@ -39,6 +39,8 @@ export interface ThanosWorkloadParams {
   labels: Record<string, string>;
   /** Extra pod labels, e.g. Azure's `azure.workload.identity/use`. */
   podLabels: Record<string, string>;
+  /** Extra pod annotations (digests of mounted Secrets). */
+  podAnnotations?: Record<string, string>;
   /** Extra environment of the container (the federated reader's credential chain). */
   env?: { name: string; value: string }[];
   serviceAccountName: string;
@@ -62,7 +64,7 @@ export interface ThanosWorkloadParams {
 export function renderPodTemplate(p: ThanosWorkloadParams): k8s.types.input.core.v1.PodTemplateSpec {
   if (p.kind === "Deployment" && p.volumes.some((v) => v.kind === "claim")) throw new Error(`${p.name}: persistent claims need a StatefulSet`);
   return {
-    metadata: { labels: { ...p.labels, ...p.selector, ...p.podLabels }, annotations: p.configHash ? { "checksum/config": p.configHash } : {} },
+    metadata: { labels: { ...p.labels, ...p.selector, ...p.podLabels }, annotations: { ...(p.configHash ? { "checksum/config": p.configHash } : {}), ...p.podAnnotations } },
     spec: {
       serviceAccountName: p.serviceAccountName,
       automountServiceAccountToken: true,
@@ -187,8 +189,16 @@ export interface ThanosWorkloadArgs {
   params: ThanosWorkloadParams;
   /** ServiceAccount annotations binding the pod to its cloud identity. */
   serviceAccountAnnotations: pulumi.Input<Record<string, string>>;
+  /**
+   * `existing`: run as a ServiceAccount another release creates (the zone receiver's ingesters
+   * upload with the Prometheus ServiceAccount, bound to the spoke's sidecar writer identity);
+   * no ServiceAccount is created and `serviceAccountAnnotations` must be empty.
+   */
+  serviceAccount?: "create" | "existing";
   /** Pod labels the cloud identity needs (Azure workload identity), known only after the identity exists. */
   podLabels?: pulumi.Input<Record<string, string>>;
+  /** Pod annotations known only at deployment (digests of mounted Secrets, so a change rolls the pods). */
+  podAnnotations?: pulumi.Input<Record<string, string>>;
   /** Files of the component's config Secret (objstore config may hold credentials). */
   configFiles?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Name of the config Secret (mounted by a `secret` volume in params). */
@@ -211,10 +221,12 @@ export class ThanosWorkload extends pulumi.ComponentResource {
   constructor(name: string, args: ThanosWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super("sovereign:workloads:ThanosWorkload", name, {}, opts);
     const p = args.params;
-    const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
-      metadata: { name: p.serviceAccountName, namespace: p.namespace, labels: p.labels, annotations: args.serviceAccountAnnotations },
-    }, { parent: this });
-    const deps: pulumi.Resource[] = [sa];
+    const deps: pulumi.Resource[] = [];
+    if (args.serviceAccount !== "existing") {
+      deps.push(new k8s.core.v1.ServiceAccount(`${name}-sa`, {
+        metadata: { name: p.serviceAccountName, namespace: p.namespace, labels: p.labels, annotations: args.serviceAccountAnnotations },
+      }, { parent: this }));
+    }
     if (args.configFiles !== undefined && args.configSecretName !== undefined) {
       deps.push(new k8s.core.v1.Secret(`${name}-config`, { metadata: { name: args.configSecretName, namespace: p.namespace, labels: p.labels }, stringData: args.configFiles }, { parent: this }));
     }
@@ -222,7 +234,9 @@ export class ThanosWorkload extends pulumi.ComponentResource {
       deps.push(new k8s.core.v1.ConfigMap(`${name}-reloadable`, { metadata: { name: args.reloadableConfigMapName, namespace: p.namespace, labels: p.labels }, data: args.reloadableFiles }, { parent: this }));
     }
     const childOpts = { parent: this, dependsOn: deps };
-    const rendered = pulumi.output(args.podLabels ?? {}).apply((extra) => renderController({ ...p, podLabels: { ...p.podLabels, ...extra } }));
+    const rendered = pulumi
+      .all([args.podLabels ?? {}, args.podAnnotations ?? {}])
+      .apply(([extra, annotations]) => renderController({ ...p, podLabels: { ...p.podLabels, ...extra }, podAnnotations: { ...p.podAnnotations, ...annotations } }));
     const metadata = renderController(p).metadata;
     if (p.kind === "StatefulSet") {
       const spec = rendered.apply((c) => {

@@ -101,6 +101,35 @@ function clusterLocal(url: string): boolean {
   return host === "localhost" || host === "127.0.0.1" || host.endsWith(".svc") || host.endsWith(".cluster.local") || !host.includes(".");
 }
 
+/**
+ * Why a remote-write or log-push target leaves the zone, or undefined when it does not: a host
+ * inside the cluster, or, for an edge, exactly its zone spoke's receiver (remote write) or Loki
+ * gateway (logs), when that spoke's declared zone is the edge's. Anything else is telemetry
+ * leaving the cluster for a place the stack's declaration does not put in its zone.
+ */
+function outOfZoneTarget(url: string, d: Declared, kind: "receiver" | "loki"): string | undefined {
+  if (clusterLocal(url)) return undefined;
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return `${url}, which is not a URL`;
+  }
+  if (d.role !== "edge") return `${url}: telemetry must stay in the spoke's zone and be pulled by the hub`;
+  const allowed = kind === "receiver" ? d.zoneReceiverHost : d.zoneLokiHost;
+  const what = kind === "receiver" ? "receiver" : "Loki gateway";
+  if (allowed === undefined) return `${url}: an edge writes only to its zone spoke's ${what}, and the stack declares none (policy config zoneReceiverHost/zoneLokiHost)`;
+  if (host !== allowed) return `${url}: an edge writes only to its zone spoke's ${what} ${allowed}`;
+  if (d.zoneReceiverZone === undefined || d.zoneReceiverZone !== d.sovereigntyZone)
+    return `${url}: its spoke is of zone '${d.zoneReceiverZone ?? "undeclared"}', the edge of '${d.sovereigntyZone ?? "undeclared"}'`;
+  return undefined;
+}
+
+/** A Helm release of the Alloy chart. */
+function isAlloyRelease(r: PolicyResource): boolean {
+  return r.type.startsWith("kubernetes:helm.sh/") && str(at(r.props, "chart")) === "alloy";
+}
+
 /** Object-storage configs found in a resource: Thanos objstore YAML in Secrets/ConfigMaps, Loki storage in Helm values. */
 export function objstoreConfigs(r: PolicyResource): { file: string; type: string; config: Record<string, unknown> }[] {
   const out: { file: string; type: string; config: Record<string, unknown> }[] = [];
@@ -196,13 +225,22 @@ export const noReplicationOutsideZone: StackValidationPolicy = {
       for (const spec of specs) {
         for (const rw of arr(at(spec, "remoteWrite"))) {
           const url = str(at(rw, "url"));
-          if (url === undefined || !clusterLocal(url)) report(`${label(r)} remote-writes to ${url ?? "an unknown URL"}: telemetry must stay in the spoke's zone and be pulled by the hub`, r.urn);
+          const problem = url === undefined ? "an unknown URL" : outOfZoneTarget(url, d, "receiver");
+          if (problem !== undefined) report(`${label(r)} remote-writes to ${problem}`, r.urn);
         }
         for (const job of arr(decoded(at(spec, "additionalScrapeConfigs")))) {
           if (str(at(job, "metrics_path")) !== "/federate") continue;
           for (const sc of arr(at(job, "static_configs"))) {
             for (const t of arr(at(sc, "targets"))) if (typeof t === "string" && !clusterLocal(t)) report(`${label(r)} federates from ${t}, outside the cluster`, r.urn);
           }
+        }
+      }
+      // Log pushes: every Loki endpoint of an Alloy configuration (loki.write `url`).
+      if (isAlloyRelease(r)) {
+        const content = str(at(values, "alloy", "configMap", "content")) ?? "";
+        for (const m of content.matchAll(/\burl\s*=\s*"([^"]+)"/g)) {
+          const problem = outOfZoneTarget(m[1], d, "loki");
+          if (problem !== undefined) report(`${label(r)} pushes logs to ${problem}`, r.urn);
         }
       }
       // Object storage targets: S3 regions must lie in the zone.

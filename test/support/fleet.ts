@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { asReference, isSecretValue, planFleet, PROJECT, REPO_DIR, reveal, type RecordedResource, type RunStackOptions, type StackReferenceData, type StackRun } from "../../offline";
 import { planDocument } from "../../offline/report";
-import { readStackFile, validateStackConfig, type StackConfig } from "../../components/config";
+import { readStackFile, validateStackConfig, type SpokeConfig, type StackConfig } from "../../components/config";
 
 export interface RealFleet {
   /** Final runs by stack name. */
@@ -131,4 +131,11 @@ export function stackConfig(stack: string, mutate?: (values: Record<string, unkn
   const r = validateStackConfig(values, { stack, secretKeys: file.secretKeys });
   if (!r.ok) throw new Error(`${stack}: ${r.issues.map((i) => `${i.key}: ${i.message}`).join("; ")}`);
   return r.config;
+}
+
+/** The validated configuration of a spoke's stack file (see {@link stackConfig}); refuses another role. */
+export function spokeConfig(stack: string, mutate?: (values: Record<string, unknown>) => void): SpokeConfig {
+  const c = stackConfig(stack, mutate);
+  if (c.role !== "spoke") throw new Error(`${stack} is a ${c.role}, not a spoke`);
+  return c;
 }

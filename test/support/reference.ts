@@ -10,7 +10,7 @@ import { builtTool, runTool } from "../../toolchain";
 /** The reference folder: ../shared/reference next to the repository (CI clones it there too). */
 export const REFERENCE_DIR = [resolve(__dirname, "..", "..", "..", "shared", "reference"), resolve(process.cwd(), "..", "shared", "reference")].find((d) => existsSync(d)) ?? resolve(__dirname, "..", "..", "..", "shared", "reference");
 
-export type ThanosComponent = "query" | "store" | "compact" | "query-frontend" | "rule" | "sidecar";
+export type ThanosComponent = "query" | "store" | "compact" | "query-frontend" | "rule" | "sidecar" | "receive";
 
 const helpCache = new Map<ThanosComponent, string>();
 

@@ -5,6 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { Encryption } from "../../config";
 import type { BucketUser, CloudContext, FederatedReader, StorageArgs, StorageOutputs, WorkloadRef } from "../types";
 import { asAws, bucketArn, clusterArn, issuerHostPath, oidcProviderArn, partitionOf, roleArn, type AwsContext } from "./context";
 import { bucketName, kmsAliasName, readerRoleName, readerUserName, workloadRoleName, type BucketRole } from "./names";
@@ -93,7 +94,7 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
     }
 
     // ---- encryption key ----
-    this.kmsKeyArn = this.encryptionKey(name, ctx, child, dataStore);
+    this.kmsKeyArn = this.encryptionKey(name, ctx, args.encryption, child, dataStore);
 
     // ---- S3 gateway endpoint ----
     const endpoint = config.network.s3Endpoint;
@@ -242,10 +243,11 @@ export class AwsStorage extends pulumi.ComponentResource implements StorageOutpu
   private encryptionKey(
     name: string,
     ctx: AwsContext,
+    encryption: Encryption,
     child: pulumi.CustomResourceOptions,
     dataStore: pulumi.CustomResourceOptions,
   ): pulumi.Output<string> | undefined {
-    const { encryption, region, cluster } = ctx.config;
+    const { region, cluster } = ctx.config;
     if (encryption.mode !== "customer") return undefined;
     const keyId = encryption.keyId;
     if (keyId !== undefined) {

@@ -9,6 +9,7 @@ import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as resources from "@pulumi/azure-native/resources";
 import * as storage from "@pulumi/azure-native/storage";
 import * as pulumi from "@pulumi/pulumi";
+import type { Encryption } from "../../config";
 import type { BucketUser, CloudContext, FederatedReader, StorageArgs, StorageOutputs, WorkloadRef } from "../types";
 import { asAzure, type AzureContext } from "./context";
 import { dataResourceGroupName, identityName, keyVaultName, parseKeyVaultKeyId, roleAssignmentGuid, roleDefinitionId, storageAccountName, subnetId } from "./names";
@@ -126,7 +127,7 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
     const clusterSubnet = subnetId(sub, network.resourceGroup, network.virtualNetwork, network.subnet);
     this.networkRuleSet = pulumi.output(args.hubReader?.egressIps ?? []).apply((ips) => renderNetworkRuleSet({ subnetId: clusterSubnet, hubIps: ips }));
 
-    const cmk = config.encryption.mode === "customer" ? this.customerKey(name, ctx, rg, data) : undefined;
+    const cmk = args.encryption.mode === "customer" ? this.customerKey(name, ctx, args.encryption, rg, data) : undefined;
     this.keyUri = cmk?.keyUri;
 
     const account = new storage.StorageAccount(
@@ -336,6 +337,7 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
   private customerKey(
     name: string,
     ctx: AzureContext,
+    encryption: Encryption,
     rg: resources.ResourceGroup,
     data: pulumi.CustomResourceOptions,
   ): { keyName: pulumi.Output<string>; vaultUri: pulumi.Output<string>; keyUri: pulumi.Output<string>; identityId: pulumi.Output<string>; grant: authorization.RoleAssignment } {
@@ -343,8 +345,8 @@ export class AzureStorage extends pulumi.ComponentResource implements StorageOut
     let keyName: pulumi.Output<string>;
     let vaultUri: pulumi.Output<string>;
     let scope: pulumi.Output<string>;
-    if (ctx.config.encryption.keyId !== undefined) {
-      const adopted = parseKeyVaultKeyId(ctx.config.encryption.keyId);
+    if (encryption.keyId !== undefined) {
+      const adopted = parseKeyVaultKeyId(encryption.keyId);
       keyName = pulumi.output(adopted.keyName);
       vaultUri = pulumi.output(adopted.vaultUri);
       scope = pulumi.output(adopted.scope);

@@ -4,6 +4,7 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import type { Encryption } from "../../config";
 import type { BucketUser, CloudContext, FederatedReader, StorageArgs, StorageOutputs, WorkloadRef } from "../types";
 import { asGcp, networkProject, type GcpContext } from "./context";
 import { gcsBucketName, serviceAccountEmail, serviceAccountId } from "./names";
@@ -95,7 +96,7 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
     // Plan first: a writer whose bucket this stack does not own fails before anything is registered.
     this.bindings = planBucketBindings({ buckets: args.buckets, writers: args.writers, store: args.store, hubReader, hubFederated: federated !== undefined });
 
-    const kms = config.encryption.mode === "customer" ? this.customerKey(name, ctx, data) : undefined;
+    const kms = args.encryption.mode === "customer" ? this.customerKey(name, ctx, args.encryption, data) : undefined;
     this.kmsKeyId = kms?.keyId;
 
     const buckets: Partial<Record<BucketRole, gcp.storage.Bucket>> = {};
@@ -266,12 +267,13 @@ export class GcpStorage extends pulumi.ComponentResource implements StorageOutpu
   private customerKey(
     name: string,
     ctx: GcpContext,
+    encryption: Encryption,
     data: pulumi.CustomResourceOptions,
   ): { keyId: pulumi.Output<string>; grant: gcp.kms.CryptoKeyIAMMember } {
     const project = ctx.config.cluster.project;
     let keyId: pulumi.Output<string>;
-    if (ctx.config.encryption.keyId !== undefined) {
-      keyId = pulumi.output(ctx.config.encryption.keyId);
+    if (encryption.keyId !== undefined) {
+      keyId = pulumi.output(encryption.keyId);
     } else {
       const ring = new gcp.kms.KeyRing(`${name}-keyring`, { name: `${ctx.stack}-observability`, project, location: ctx.config.region }, data);
       const key = new gcp.kms.CryptoKey(

@@ -42,13 +42,15 @@ export function isInClusterUrl(url: string): boolean {
 const str = (v: string): string => JSON.stringify(v);
 
 /**
- * The Alloy configuration (River syntax): pods of this node only (field selector on
- * `spec.nodeName`; the chart sets HOSTNAME to the node name), files under /var/log/pods,
- * CRI parsing, identity labels, one local Loki as the only destination.
+ * The log pipeline of a node's Alloy (River syntax), up to its destination: pods of this node
+ * only (field selector on `spec.nodeName`; the chart sets HOSTNAME to the node name), files under
+ * /var/log/pods, CRI parsing, the identity labels (`labels`, in order), forwarded to the
+ * `loki.write` component named `writer`. The spoke's and the edge's Alloy differ only in their
+ * labels and their writer.
  */
-export function alloyConfig(p: Omit<AlloyParams, "profile">): string {
-  if (!isInClusterUrl(p.lokiPushUrl)) throw new Error(`Alloy may push only to the spoke's own Loki inside the cluster, not to ${p.lokiPushUrl}`);
-  return `// Rendered by sovereign-observability: logs of this node, to this cluster's Loki only.
+export function alloyPodLogsPipeline(p: { comment: string; labels: readonly (readonly [string, string])[]; writer: string }): string {
+  const width = Math.max(...p.labels.map(([k]) => k.length));
+  return `// ${p.comment}
 discovery.kubernetes "pods" {
   role = "pod"
   selectors {
@@ -123,9 +125,7 @@ loki.process "pods" {
 
   stage.static_labels {
     values = {
-      cluster     = ${str(p.labels.cluster)},
-      environment = ${str(p.labels.environment)},
-      region      = ${str(p.labels.region)},
+${p.labels.map(([k, v]) => `      ${k.padEnd(width)} = ${str(v)},`).join("\n")}
     }
   }
 
@@ -134,9 +134,19 @@ loki.process "pods" {
     values = ["filename"]
   }
 
-  forward_to = [loki.write.local.receiver]
+  forward_to = [loki.write.${p.writer}.receiver]
+}
+`;
 }
 
+/**
+ * The spoke's Alloy configuration: the pod log pipeline ({@link alloyPodLogsPipeline}) with
+ * the identity labels, to one local Loki as the only destination.
+ */
+export function alloyConfig(p: Omit<AlloyParams, "profile">): string {
+  if (!isInClusterUrl(p.lokiPushUrl)) throw new Error(`Alloy may push only to the spoke's own Loki inside the cluster, not to ${p.lokiPushUrl}`);
+  const labels = [["cluster", p.labels.cluster], ["environment", p.labels.environment], ["region", p.labels.region]] as const;
+  return `${alloyPodLogsPipeline({ comment: "Rendered by sovereign-observability: logs of this node, to this cluster's Loki only.", labels, writer: "local" })}
 loki.write "local" {
   endpoint {
     url = ${str(p.lokiPushUrl)}

@@ -8,3 +8,4 @@ export * from "./loki";
 export * from "./alloy";
 export * from "./grafana";
 export * from "./dashboard";
+export * from "./edge";

@@ -96,6 +96,14 @@ export interface LokiParams {
     htpasswdSecret: string;
     /** Secret with the gateway's server certificate (`tls.crt`, `tls.key`) and `ca.crt`, the hub's client CA. */
     tlsSecret: string;
+    /**
+     * A digest of that Secret's contents, as a pod annotation: nginx reads certificates and client
+     * CAs only at start or reload (nginx changelog 1.27.2, "SSL certificates, secret keys, and CRLs
+     * are now cached on start or during reconfiguration") and the chart's pod checksum covers its
+     * ConfigMap only (loki chart 18.11.0 templates/gateway/deployment.yaml), so a renewed
+     * certificate or a new trusted CA (an edge accepted) rolls the gateway.
+     */
+    tlsChecksum?: string;
   };
   /** Size of the per-replica volume (WAL, index cache); defaults by profile. */
   volumeSize?: string;
@@ -132,6 +140,14 @@ export function gatewayTlsServer(containerPort: number): string {
     "  ssl_session_cache shared:loki_tls:10m;",
     '  auth_basic "Loki";',
     "  auth_basic_user_file /etc/nginx/secrets/.htpasswd;",
+    // Edges (users edge-<stack>) only push: no query, no delete, no ring or admin endpoint. The
+    // checks run in the server's rewrite phase; $remote_user is read from the Authorization header
+    // (nginx ngx_http_core_module, "$remote_user: user name supplied with the Basic
+    // authentication"), and auth_basic still verifies the password afterwards.
+    '  set $edge_scope "";',
+    '  if ($remote_user ~ "^edge-") { set $edge_scope "edge"; }',
+    '  if ($uri != "/loki/api/v1/push") { set $edge_scope "${edge_scope}:other"; }',
+    '  if ($edge_scope = "edge:other") { return 403; }',
     "  location / {",
     `    proxy_pass http://127.0.0.1:${containerPort};`,
     "    proxy_set_header Host $host;",
@@ -214,6 +230,7 @@ export function lokiValues(p: LokiParams): HelmValues {
       // The access-log exporter would be one more container; Loki's own request metrics cover ingestion.
       metrics: { enabled: false },
       basicAuth: { enabled: true, existingSecret: p.gateway.htpasswdSecret },
+      ...(p.gateway.tlsChecksum !== undefined ? { podAnnotations: { "checksum/tls": p.gateway.tlsChecksum } } : {}),
       extraVolumes: [{ name: "gateway-tls", secret: { secretName: p.gateway.tlsSecret } }],
       extraVolumeMounts: [{ name: "gateway-tls", mountPath: LOKI_GATEWAY_TLS_DIR, readOnly: true }],
       nginxConfig: { httpSnippet: gatewayTlsServer(containerPort) },
