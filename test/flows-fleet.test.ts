@@ -22,7 +22,7 @@ import { requireTool } from "./support/tools";
 const helm = requireTool("helm");
 const CHARTS = chartsDir(REPO_DIR);
 const HUB = "ops-01";
-const STACKS = ["dev-01", "edge-otc-01", "prod-01", "stag-01", HUB] as const;
+const STACKS = ["dev-01", "edge-dev-01", "edge-otc-01", "prod-01", "stag-01", HUB] as const;
 const OLD_HUB_POLICY = parse(readFileSync(join(__dirname, "fixtures", "old-alertmanager-spokes-ingress.yaml"), "utf8")) as KubeObject;
 
 let fleet: RealFleet;
@@ -50,7 +50,7 @@ describe("declared flows on the rendered fleet", { skip: helm.skipReason ?? (CHA
       // Every Loki component of the chart is isolated (Loki's 3100 is unauthenticated).
       const loki = r.pods.filter((p) => /\/loki(-write|-read|-backend)?$/.test(p.workload));
       for (const p of loki) assert.equal(p.policies.length, 1, `${s}: ${p.workload} is isolated`);
-      if (s !== HUB) assert.ok(loki.length >= 1, `${s} runs Loki`);
+      if (s !== HUB && s !== "edge-dev-01") assert.ok(loki.length >= 1, `${s} runs Loki`);
     });
   }
 
@@ -66,10 +66,26 @@ describe("declared flows on the rendered fleet", { skip: helm.skipReason ?? (CHA
     assert.deepEqual(blocked, ["flow alertmanager-mesh-tcp blocked", "flow alertmanager-mesh-udp blocked", "flow ruler-sends-alerts blocked", "flow spokes-forward-alerts blocked"]);
   });
 
+  it("dev-01's receiver admits exactly the accepted edge's egress addresses: a source outside the allowlist is refused", () => {
+    const run = runOf(fleet, "dev-01");
+    const table = flowTableOf(run);
+    assert.ok(table !== undefined);
+    const edgeIps = (reveal(runOf(fleet, "edge-dev-01").outputs.egressIps) as string[]).map((ip) => `${ip}/32`).sort();
+    const declared = table.flows.find((f) => f.id === "edges-remote-write");
+    assert.ok(declared !== undefined && declared.from.kind === "cidrs");
+    assert.deepEqual([...declared.from.cidrs].sort(), edgeIps, "the edges' flow is declared from exactly their egress addresses");
+    const router = table.targets.find((t) => t.name === "thanos-receive-router");
+    assert.ok(router !== undefined);
+    // A stranger's remote write, declared as if it were wanted: the rendered policies must block it.
+    const stranger = { id: "stranger-remote-write", description: "a source outside the allowlist", from: { kind: "cidrs" as const, cidrs: ["198.51.100.99/32"], what: "outside the allowlist" }, to: { selector: router.selector, what: router.what }, port: 19291, protocol: "TCP" as const };
+    const r = checkFlows({ table: { ...table, flows: [...table.flows, stranger] }, manifests: manifests.get("dev-01") ?? [] });
+    assert.deepEqual(r.findings.map((f) => f.message.split(":")[0]), ["flow stranger-remote-write blocked"]);
+  });
+
   it("fleet.md lists every stack's flows", () => {
     const md = fleetMarkdown([...fleet.runs.values()]);
     assert.match(md, /## Network flows/);
-    for (const s of STACKS) assert.match(md, new RegExp(`### ${s} \\((spoke|hub), namespace observability\\)`));
+    for (const s of STACKS) assert.match(md, new RegExp(`### ${s} \\((spoke|hub|edge), namespace observability\\)`));
     assert.match(md, /\| ruler-sends-alerts \| pods: Thanos Ruler \| Alertmanager \(hub\) \| 9093\/TCP \|/);
     assert.match(md, /\| alertmanager-mesh-udp \| .* \| 9094\/UDP \|/);
     assert.match(md, /\| alloy-pushes-logs \| pods: Alloy \| Loki (single-binary|write) \| 3100\/TCP \|/);

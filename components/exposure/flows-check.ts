@@ -156,7 +156,9 @@ function containerPorts(podSpec: Record<string, unknown>): PodPort[] {
  * `http` 10902; extra `spec.containers` ports are added.
  */
 function operatorPods(m: KubeObject, namespace: string): PodGroup | undefined {
-  if (!m.apiVersion.startsWith("monitoring.coreos.com/") || (m.kind !== "Alertmanager" && m.kind !== "Prometheus")) return undefined;
+  if (!m.apiVersion.startsWith("monitoring.coreos.com/")) return undefined;
+  if (m.kind === "PrometheusAgent") return agentPods(m, namespace);
+  if (m.kind !== "Alertmanager" && m.kind !== "Prometheus") return undefined;
   const spec = isObject(m.spec) ? m.spec : {};
   const name = m.metadata.name;
   const app = m.kind === "Alertmanager" ? "alertmanager" : "prometheus";
@@ -177,6 +179,29 @@ function operatorPods(m: KubeObject, namespace: string): PodGroup | undefined {
   const extra = containerPorts({ containers: spec.containers });
   for (const p of extra) if (!ports.some((x) => x.name === p.name && p.name !== undefined)) ports.push(p);
   return { workload: `${m.kind}/${namespace}/${name}`, namespace, labels, ports };
+}
+
+/**
+ * The pods of a PrometheusAgent CR (an edge's agent): prometheus-operator v0.93
+ * pkg/prometheus/agent/statefulset.go labels them `app.kubernetes.io/name: prometheus-agent`,
+ * `app.kubernetes.io/instance` and `operator.prometheus.io/name` = the CR name,
+ * `app.kubernetes.io/managed-by: prometheus-operator`, shard 0, plus `spec.podMetadata.labels`;
+ * the web port is 9090 (the agent serves /metrics and /-/ready there).
+ */
+function agentPods(m: KubeObject, namespace: string): PodGroup {
+  const spec = isObject(m.spec) ? m.spec : {};
+  const name = m.metadata.name;
+  const podMeta = isObject(spec.podMetadata) ? spec.podMetadata : {};
+  const labels: Record<string, string> = {
+    ...strRecord(podMeta.labels),
+    "app.kubernetes.io/name": "prometheus-agent",
+    "app.kubernetes.io/instance": name,
+    "app.kubernetes.io/managed-by": "prometheus-operator",
+    "operator.prometheus.io/name": name,
+    "operator.prometheus.io/shard": "0",
+  };
+  const portName = typeof spec.portName === "string" ? spec.portName : "http-web";
+  return { workload: `PrometheusAgent/${namespace}/${name}`, namespace, labels, ports: [{ name: portName, port: 9090, protocol: "TCP" }] };
 }
 
 /** The pods of every workload in a manifest set (pod templates, Pods, Prometheus Operator CRs). */

@@ -230,6 +230,7 @@ export function edgeFlowTable(p: EdgeFlowParams): PolicedFlowTable {
       { selector: { "app.kubernetes.io/instance": RELEASES.prometheus, "app.kubernetes.io/part-of": "kube-prometheus-stack" }, what: "Prometheus Operator and its admission jobs", reason: "the API server calls the operator's admission webhook from control-plane addresses the cluster does not declare" },
       { selector: { "app.kubernetes.io/name": "kube-state-metrics" }, what: "kube-state-metrics", reason: "serves only metrics, in-cluster" },
       { selector: { "app.kubernetes.io/name": "prometheus-node-exporter" }, what: "node exporter", reason: "host network: NetworkPolicies do not apply to it" },
+      { selector: { ...POD_SELECTORS.heartbeat }, what: "heartbeat", reason: "serves nothing: a short-lived Job that only dials the agent and the dead man's switch" },
     ],
   };
 }
