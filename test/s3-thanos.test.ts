@@ -156,7 +156,10 @@ describe("Thanos v0.42.4 on the rendered objstore files, against a real S3 serve
    * --shipper.upload-compacted (thanos v0.42.4 pkg/shipper/shipper.go, Sync).
    */
   const makeBlock = (name: string, ago: number): { dir: string; id: string } => {
-    const start = Math.floor(Date.now() / 1000) - ago;
+    // promtool cuts backfilled blocks at the 2h boundaries of the epoch (its default block
+    // duration): the ten minutes of samples start just after the boundary at or before `ago`
+    // seconds back, so they never straddle one (a run at xx:5x UTC made two blocks).
+    const start = Math.floor((Math.floor(Date.now() / 1000) - ago) / 7200) * 7200 + 60;
     const lines = ["# HELP probe_success Whether the probe succeeded.", "# TYPE probe_success gauge"];
     for (let i = 0; i < 10; i++) lines.push(`probe_success{job="blackbox"} 1 ${start + i * 60}`);
     const input = join(work, `${name}.om`);
