@@ -83,7 +83,7 @@ const pbBytes = (field: number, b: Buffer): Buffer => Buffer.concat([pbVarint((f
  * The body of a remote-write 1.0 request (a snappy-compressed prompb.WriteRequest) carrying one
  * series and one sample: what a Prometheus agent posts, for probes against a real receiver.
  */
-export function remoteWriteBody(labels: Record<string, string>, value: number, tsMs: number): Buffer {
+function remoteWriteBody(labels: Record<string, string>, value: number, tsMs: number): Buffer {
   return snappyLiteral(writeRequest(labels, value, tsMs));
 }
 

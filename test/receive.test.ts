@@ -10,7 +10,6 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import * as https from "node:https";
 import { createServer, connect as netConnect } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,7 +32,7 @@ import {
 } from "../components/thanos/receive";
 import { generatePrivateKey, issueCertificate, type Issuer } from "../offline/outputs/tls";
 import { builtTool } from "../toolchain";
-import { remoteWriteBody } from "../localfleet/edge";
+import { remoteWrite as edgeRemoteWrite, type WriteResult } from "../localfleet/edge";
 import { flagsOf, thanosFlags, thanosHelp, unknownThanosFlags } from "./support/reference";
 import { requireTool, runTool } from "./support/tools";
 
@@ -171,41 +170,10 @@ function tlsDir(name: string, pem: Pem, caBundle: string): string {
   return d;
 }
 
-interface WriteResult {
-  status?: number;
-  body?: string;
-  error?: string;
-}
-
-/** A remote write to the router, as an edge would send it (optionally with a forged tenant header). */
-async function remoteWrite(address: string, client: Partial<Pem>, caPem: string, series: Record<string, string>, headers: Record<string, string> = {}): Promise<WriteResult> {
+/** A remote write to the router, as an edge sends it (localfleet/edge.ts, which the loopback fleet uses too). */
+function remoteWrite(address: string, client: Partial<Pem>, caPem: string, series: Record<string, string>): Promise<WriteResult> {
   const [host, port] = address.split(":");
-  const body = remoteWriteBody(series, 1, Date.now());
-  return new Promise<WriteResult>((resolve) => {
-    const req = https.request(
-      {
-        host,
-        port: Number(port),
-        path: "/api/v1/receive",
-        method: "POST",
-        ca: caPem,
-        servername: RECEIVER_NAME,
-        key: client.key,
-        cert: client.cert,
-        agent: false,
-        timeout: 10_000,
-        headers: { "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf", "X-Prometheus-Remote-Write-Version": "0.1.0", ...headers },
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode, body: text.trim() }));
-      },
-    );
-    req.on("error", (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.end(body);
-  });
+  return edgeRemoteWrite({ host, port: Number(port), servername: RECEIVER_NAME, ca: caPem, client: client.key !== undefined && client.cert !== undefined ? { key: client.key, cert: client.cert } : undefined, series });
 }
 
 interface PromSeries {
